@@ -1,0 +1,21 @@
+"""Domain errors; adapters map them to HTTP codes or exit codes."""
+
+
+class DomainError(Exception):
+    """Base class: a request the domain refuses, with a message for people."""
+
+
+class NotFound(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (illegal transition, duplicate)."""
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    pass

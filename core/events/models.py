@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from core.models_base import created_at_field, json_list_field, time_field
+
+
+class EventBase(SQLModel):
+    title: str = Field(default="", max_length=500)
+    topic: str = Field(default="other", max_length=20, index=True)
+    grade: str | None = Field(default=None, max_length=3)  # I | II | III | IV
+    status: str = Field(default="open", max_length=20)  # open | closed
+
+
+class Event(EventBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    first_seen_at: datetime | None = time_field(index=True)
+    last_seen_at: datetime | None = time_field(index=True)
+    mention_count: int = 0
+    engagement: int = 0  # likes + reposts + comments over all mentions
+    heat: float = 0.0
+    negative_count: int = 0
+    relevant: bool = False
+    max_risk: float = 0.0
+    grade_score: float = 0.0
+    grade_reason: str = Field(default="", max_length=500)
+    topics: list[str] = json_list_field()
+    places: list[str] = json_list_field()
+    sensitive_terms: list[str] = json_list_field()
+    channels: list[str] = json_list_field()
+
+
+class EventPublic(EventBase):
+    id: int
+    created_at: datetime
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    mention_count: int
+    engagement: int
+    heat: float
+    relevant: bool
+    grade_score: float
+    grade_reason: str
+    topics: list[str]
+    places: list[str]
+    sensitive_terms: list[str]
+    channels: list[str]

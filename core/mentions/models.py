@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+
+
+class MentionBase(SQLModel):
+    channel: str = Field(default="news", max_length=20)  # weibo | wechat | forum | board | news | hotline | manual
+    external_id: str = Field(max_length=300)
+    url: str = Field(default="", max_length=2000)
+    title: str = Field(default="", max_length=500)
+    text: str = Field(default="", sa_type=sa.Text)
+    author: str = Field(default="", max_length=200)
+    published_at: datetime | None = time_field(index=True)
+    likes: int = 0
+    reposts: int = 0
+    comments: int = 0
+    views: int = 0
+
+
+class MentionCreate(MentionBase):
+    source_id: int | None = None
+    raw: str = ""
+
+
+class Mention(MentionBase, table=True):
+    __table_args__ = (
+        sa.UniqueConstraint("source_id", "external_id", name="uq_mention_source_external"),
+        sa.UniqueConstraint("url_fingerprint", name="uq_mention_url_fingerprint"),
+        sa.Index("ix_mention_simhash_b0", "simhash_b0"),
+        sa.Index("ix_mention_simhash_b1", "simhash_b1"),
+        sa.Index("ix_mention_simhash_b2", "simhash_b2"),
+        sa.Index("ix_mention_simhash_b3", "simhash_b3"),
+        sa.Index("ix_mention_pending", "analyzed_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    url_fingerprint: str | None = Field(default=None, max_length=64)
+    created_at: datetime = created_at_field()
+    fetched_at: datetime | None = time_field()
+    # Raw evidence: posts get deleted, so keep what we saw and its hash.
+    raw: str = Field(default="", sa_type=sa.Text)
+    raw_sha256: str = Field(default="", max_length=64)
+
+    # Analysis results; analyzed_at IS NULL means "still in the outbox".
+    analyzed_at: datetime | None = time_field()
+    analyzer_version: str = Field(default="", max_length=20)
+    topics: list[str] = json_list_field()
+    topic_scores: dict[str, Any] = json_dict_field()
+    sentiment: str = Field(default="", max_length=10)
+    sentiment_score: float = 0.0
+    places: list[str] = json_list_field()
+    relevant: bool = False
+    risk: float = 0.0
+    sensitive_terms: list[str] = json_list_field()
+    simhash: str = Field(default="", max_length=16)  # 64-bit hex
+    simhash_b0: int | None = None
+    simhash_b1: int | None = None
+    simhash_b2: int | None = None
+    simhash_b3: int | None = None
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+
+
+class MentionPublic(MentionBase):
+    id: int
+    source_id: int | None
+    created_at: datetime
+    analyzed_at: datetime | None
+    topics: list[str]
+    sentiment: str
+    places: list[str]
+    relevant: bool
+    risk: float
+    event_id: int | None

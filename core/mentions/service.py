@@ -1,0 +1,121 @@
+"""Storing mentions once, whatever crawls them how often (the outbox starts here)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core.errors import InvalidInput
+from core.mentions.models import Mention, MentionCreate
+from core.timeutil import utcnow
+
+# Query parameters that only track the reader, never identify the content.
+_TRACKING = {"spm", "from", "isappinstalled", "scene", "clicktime", "enterid", "share_token",
+             "chksm", "sessionid", "subscene", "ascene", "devicetype", "version", "nettype",
+             "lang", "pass_ticket", "wx_header", "fontscale", "exportkey", "ref", "source"}
+# WeChat article identity is exactly these parameters.
+_WECHAT_KEYS = ("__biz", "mid", "idx", "sn")
+
+
+def canonical_url(url: str) -> str:
+    """Normalize a URL so that share links of one page compare equal."""
+    url = url.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "http").lower()
+    if scheme == "http" and parts.netloc.lower().endswith(("weixin.qq.com", "weibo.cn", "weibo.com")):
+        scheme = "https"
+    host = parts.hostname.lower() if parts.hostname else ""
+    if parts.port and not ((scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)):
+        host = f"{host}:{parts.port}"
+    query = parse_qsl(parts.query, keep_blank_values=False)
+    if host == "mp.weixin.qq.com" and parts.path in ("/s", "/s/") and query:
+        wanted = {k: v for k, v in query if k in _WECHAT_KEYS}
+        query = [(k, wanted[k]) for k in _WECHAT_KEYS if k in wanted]
+    else:
+        query = sorted((k, v) for k, v in query if k.lower() not in _TRACKING and not k.lower().startswith("utm_"))
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def url_fingerprint(url: str) -> str | None:
+    """SHA-1 of the canonical URL, or None when there is no URL (hotline calls)."""
+    canon = canonical_url(url)
+    return hashlib.sha1(canon.encode()).hexdigest() if canon else None
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    mention: Mention
+    created: bool
+
+
+def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
+    """Store a mention unless it is already stored (same source+external id, or same URL)."""
+    if not mention_in.external_id.strip():
+        raise InvalidInput("external_id 不能为空")
+    if not (mention_in.text.strip() or mention_in.title.strip()):
+        raise InvalidInput("标题和正文不能都为空")
+    fingerprint = url_fingerprint(mention_in.url)
+    existing = _find_existing(session, mention_in.source_id, mention_in.external_id, fingerprint)
+    if existing is not None:
+        return IngestResult(existing, False)
+    data = mention_in.model_dump()
+    mention = Mention(
+        **data,
+        url_fingerprint=fingerprint,
+        fetched_at=utcnow(),
+        raw_sha256=hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else "",
+    )
+    # A concurrent crawler may insert the same post between our check and insert:
+    # the unique constraints decide, inside a savepoint so the caller's transaction survives.
+    try:
+        with session.begin_nested():
+            session.add(mention)
+    except IntegrityError:
+        existing = _find_existing(session, mention_in.source_id, mention_in.external_id, fingerprint)
+        if existing is None:
+            raise
+        return IngestResult(existing, False)
+    return IngestResult(mention, True)
+
+
+def _find_existing(session: Session, source_id: int | None, external_id: str,
+                   fingerprint: str | None) -> Mention | None:
+    cond = sa.and_(Mention.source_id == source_id, Mention.external_id == external_id)
+    if source_id is None:
+        cond = sa.and_(col(Mention.source_id).is_(None), Mention.external_id == external_id)
+    if fingerprint:
+        cond = sa.or_(cond, Mention.url_fingerprint == fingerprint)
+    return session.exec(select(Mention).where(cond)).first()
+
+
+def get(*, session: Session, mention_id: int) -> Mention | None:
+    """Return a mention by id."""
+    return session.get(Mention, mention_id)
+
+
+def get_all(*, session: Session, event_id: int | None = None, limit: int = 100,
+            offset: int = 0) -> list[Mention]:
+    """Return mentions, newest first, optionally of one event."""
+    stmt = select(Mention).order_by(col(Mention.id).desc()).offset(offset).limit(limit)
+    if event_id is not None:
+        stmt = stmt.where(Mention.event_id == event_id)
+    return list(session.exec(stmt))
+
+
+def get_pending_ids(*, session: Session, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Ids of mentions stored but never analyzed (the outbox), older than a grace period."""
+    cutoff: datetime = utcnow() - older_than
+    stmt = (select(Mention.id).where(col(Mention.analyzed_at).is_(None))
+            .where(Mention.created_at <= cutoff).order_by(col(Mention.id)).limit(limit))
+    return [i for i in session.exec(stmt) if i is not None]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+
+
+class SourceBase(SQLModel):
+    name: str = Field(max_length=100, unique=True, index=True)
+    kind: str = Field(default="feed", max_length=30)  # feed | weibo | wechat | forum | board | news
+    channel: str = Field(default="news", max_length=20)  # how mentions from here are labelled
+    url: str = Field(max_length=1000)
+    params: dict[str, Any] = json_dict_field()
+    keywords: list[str] = json_list_field()
+    schedule_minutes: int = 15
+    enabled: bool = True
+
+
+class SourceCreate(SourceBase):
+    pass
+
+
+class Source(SourceBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+    # Health, updated after each fetch.
+    health: str = Field(default="unknown", max_length=20)  # unknown | ok | error | login_expired | silent
+    last_fetch_at: datetime | None = time_field()
+    last_success_at: datetime | None = time_field()
+    last_item_at: datetime | None = time_field()
+    last_error: str = Field(default="", max_length=1000)
+    consecutive_failures: int = 0
+    # Incremental fetching: what the last fetch saw (etag, last-modified, since-id ...).
+    cursor: dict[str, Any] = json_dict_field()
+
+
+class SourcePublic(SourceBase):
+    id: int
+    health: str
+    last_fetch_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    consecutive_failures: int

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from core.models_base import created_at_field, time_field
+
+
+class TicketState(StrEnum):
+    triage = "triage"  # 待研判
+    assigned = "assigned"  # 已交办
+    handling = "handling"  # 处置中
+    review = "review"  # 待审核
+    responded = "responded"  # 已回应
+    closed = "closed"  # 已办结
+    dismissed = "dismissed"  # 误报
+
+
+STATE_LABELS: dict[str, str] = {
+    "triage": "待研判",
+    "assigned": "已交办",
+    "handling": "处置中",
+    "review": "待审核",
+    "responded": "已回应",
+    "closed": "已办结",
+    "dismissed": "误报",
+}
+
+
+class TicketBase(SQLModel):
+    title: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=2000)
+
+
+class Ticket(TicketBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", unique=True)  # one ticket per event
+    grade: str | None = Field(default=None, max_length=3)
+    topic: str = Field(default="other", max_length=20)
+    state: str = Field(default=TicketState.triage.value, max_length=20, index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    handler_id: int | None = Field(default=None, foreign_key="app_user.id")
+    first_handler_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    assigned_at: datetime | None = time_field()
+    first_response_at: datetime | None = time_field()
+    closed_at: datetime | None = time_field()
+    first_info_due_at: datetime | None = time_field()
+    response_due_at: datetime | None = time_field()
+    close_due_at: datetime | None = time_field()
+    online_note: str = Field(default="", sa_type=sa.Text)  # 线上情况
+    offline_note: str = Field(default="", sa_type=sa.Text)  # 线下情况
+    dismiss_reason: str = Field(default="", max_length=500)
+    # Leader sign-off (签发) for grades I-II, required before a response is published.
+    signed_off_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    signed_off_at: datetime | None = time_field()
+
+
+class TicketCreate(SQLModel):
+    event_id: int
+    unit_id: int | None = None
+    handler_id: int | None = None
+    note: str = ""
+
+
+class TicketPublic(TicketBase):
+    id: int
+    event_id: int
+    grade: str | None
+    topic: str
+    state: str
+    unit_id: int | None
+    handler_id: int | None
+    first_handler_id: int | None
+    created_at: datetime
+    assigned_at: datetime | None
+    first_response_at: datetime | None
+    closed_at: datetime | None
+    first_info_due_at: datetime | None
+    response_due_at: datetime | None
+    close_due_at: datetime | None
+    online_note: str
+    offline_note: str
+    signed_off_by_id: int | None
+    signed_off_at: datetime | None
+
+
+class TicketTimeline(SQLModel, table=True):
+    """Every change to a ticket: who, when, from, to, note."""
+
+    __tablename__ = "ticket_timeline"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = created_at_field()
+    actor_id: int | None = Field(default=None, foreign_key="app_user.id")
+    action: str = Field(max_length=30)
+    from_state: str = Field(default="", max_length=20)
+    to_state: str = Field(default="", max_length=20)
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketTimelinePublic(SQLModel):
+    id: int
+    ticket_id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    from_state: str
+    to_state: str
+    note: str
+
+
+class ResponseKind(StrEnum):
+    response = "response"  # 回应
+    interpretation = "interpretation"  # 政策解读
+
+
+RESPONSE_CHANNELS: dict[str, str] = {
+    "weibo": "微博",
+    "wechat": "微信",
+    "website": "网站",
+    "press_conference": "新闻发布会",
+    "briefing": "吹风会",
+    "interview": "媒体采访",
+    "policy_doc": "政策解读稿",
+    "phone_callback": "电话回访",
+}
+
+
+class ResponseCreate(SQLModel):
+    channel: str = Field(max_length=30)
+    kind: str = Field(default=ResponseKind.response.value, max_length=20)
+    url: str = Field(default="", max_length=2000)
+    title: str = Field(default="", max_length=500)
+    summary: str = Field(default="", max_length=4000)
+    published_at: datetime | None = None  # defaults to now
+
+
+class Response(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    channel: str = Field(max_length=30)
+    kind: str = Field(default=ResponseKind.response.value, max_length=20, index=True)
+    url: str = Field(default="", max_length=2000)
+    title: str = Field(default="", max_length=500)
+    summary: str = Field(default="", max_length=4000)
+    published_at: datetime = time_field(index=True, nullable=False)
+    approved_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    approved_at: datetime | None = time_field()
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+
+
+class ResponsePublic(SQLModel):
+    id: int
+    ticket_id: int
+    channel: str
+    kind: str
+    url: str
+    title: str
+    summary: str
+    published_at: datetime
+    approved_by_id: int | None
+    approved_at: datetime | None
+    created_at: datetime

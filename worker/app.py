@@ -1,0 +1,48 @@
+"""The Celery app. Redis when YUQING_REDIS_URL is set; otherwise embedded (eager) mode.
+
+Embedded mode runs each task in the calling process at the moment it is sent, so a fresh
+machine needs no broker: `make run` and the SQLite default work alone. Nothing is lost
+either way, because the database is the outbox and `sweep_outbox` re-sends stale work.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from core.config import get_settings
+
+
+def make_celery() -> Celery:
+    app = Celery("yuqing", include=["worker.tasks"])
+    configure(app)
+    return app
+
+
+def configure(app: Celery) -> None:
+    """(Re)apply settings to the app: at import, and in tests after settings change."""
+    settings = get_settings()
+    if settings.redis_url:
+        app.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url,
+                        task_always_eager=False)
+    else:
+        app.conf.update(broker_url="memory://", result_backend="cache+memory://",
+                        task_always_eager=True, task_eager_propagates=True)
+    app.conf.update(
+        task_acks_late=True,  # a worker that dies mid-task leaves the message for another
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        timezone=settings.timezone,
+        enable_utc=True,
+        beat_schedule={
+            "sweep-outbox": {"task": "yuqing.sweep_outbox", "schedule": 60.0},
+            "crawl-due-sources": {
+                "task": "yuqing.crawl",
+                "schedule": float(settings.crawl_interval_minutes * 60),
+            },
+        },
+    )
+
+
+app = make_celery()
