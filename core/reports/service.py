@@ -48,8 +48,7 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
     total_responses = int(session.exec(select(func.count()).select_from(Response)
                                        .where(in_year)).one())
 
-    responded_tickets = (select(sa.distinct(Ticket.id)).select_from(Response)
-                         .join(Ticket, col(Ticket.id) == Response.ticket_id).where(in_year))
+    responded_tickets = select(Response.ticket_id).where(in_year).distinct()
     topic_rows = session.exec(
         select(Ticket.topic, func.count()).where(col(Ticket.id).in_(responded_tickets))
         .group_by(Ticket.topic)

@@ -1,0 +1,22 @@
+# One image for api, worker, beat and crawler (see docker-compose.yml).
+FROM node:20-bookworm-slim AS assets
+WORKDIR /src/dashboards
+COPY dashboards/package.json dashboards/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 YUQING_VAR_DIR=/var/lib/yuqing
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY core ./core
+COPY crawlers ./crawlers
+COPY worker ./worker
+COPY api ./api
+COPY dashboards ./dashboards
+COPY cli ./cli
+COPY --from=assets /src/dashboards/node_modules ./dashboards/node_modules
+RUN pip install --no-cache-dir -e . && useradd --system --home /var/lib/yuqing yuqing \
+    && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
+USER yuqing
+EXPOSE 8000
+CMD ["yuqing", "serve", "--host", "0.0.0.0", "--port", "8000"]

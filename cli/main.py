@@ -1,0 +1,137 @@
+"""The `yuqing` command: one entry point for every process of the system."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from core import migrate
+    from core.config import get_settings
+
+    migrate.upgrade()
+    print(f"数据库已迁移到最新版本: {_safe_url(get_settings().resolved_database_url)}")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from core.config import get_settings
+    from worker.app import app
+
+    if get_settings().embedded_queue:
+        print("嵌入模式（未设置 YUQING_REDIS_URL）：任务在提交它的进程内执行，无需单独的 worker。",
+              file=sys.stderr)
+        return 2
+    app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={args.concurrency}",
+                     "--hostname", args.hostname])
+    return 0
+
+
+def _cmd_beat(args: argparse.Namespace) -> int:
+    from core.config import get_settings
+    from worker.app import app
+
+    settings = get_settings()
+    if settings.embedded_queue:
+        print("嵌入模式（未设置 YUQING_REDIS_URL）：`yuqing run` 自带定时清扫与采集。", file=sys.stderr)
+        return 2
+    schedule = str(settings.var_dir / "celerybeat-schedule")
+    app.start(["beat", "--loglevel=INFO", "--schedule", schedule])
+    return 0
+
+
+def _cmd_crawl(args: argparse.Namespace) -> int:
+    from crawlers.run import run_crawl
+
+    summary = run_crawl(args.source or None)
+    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from core import analysis
+
+    if args.action == "train":
+        if not args.input or not args.model:
+            print("用法: yuqing classify train --input labelled.jsonl --model PATH", file=sys.stderr)
+            return 2
+        metrics = analysis.train_model(input_path=args.input, model_path=args.model)
+        print(json.dumps(metrics, ensure_ascii=False, default=str))
+        return 0
+    analysis.classify_lines(sys.stdin, sys.stdout, explain=args.explain, model_path=args.model)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from cli.demo import run_demo
+
+    return run_demo(host=args.host, port=args.port, serve=not args.no_serve)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yuqing", description="政务舆情监测与回应台账")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="迁移、加载演示数据、采集、处理，并在 127.0.0.1:8000 提供看板与 API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-serve", action="store_true", help="加载演示数据后退出（不启动网页服务）")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("migrate", help="把数据库迁移到最新版本")
+    p.set_defaults(func=_cmd_migrate)
+
+    p = sub.add_parser("serve", help="启动 API 与看板")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("worker", help="启动 Celery worker（需要 YUQING_REDIS_URL）")
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--hostname", default="yuqing@%h")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("beat", help="启动 Celery beat 定时任务（需要 YUQING_REDIS_URL）")
+    p.set_defaults(func=_cmd_beat)
+
+    p = sub.add_parser("crawl", help="采集监测源")
+    p.add_argument("--source", action="append", help="只采集这个监测源（可重复）")
+    p.set_defaults(func=_cmd_crawl)
+
+    p = sub.add_parser("classify", help="文本分类：JSON lines 从标准输入读入，按同样顺序输出")
+    p.add_argument("action", nargs="?", choices=["train"], help="train：训练分类模型")
+    p.add_argument("--explain", action="store_true", help="输出命中的规则、模型得分和地名")
+    p.add_argument("--model", help="模型文件路径")
+    p.add_argument("--input", help="训练数据（train 时），每行 {\"text\":..,\"topic\":..}")
+    p.set_defaults(func=_cmd_classify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("YUQING_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
