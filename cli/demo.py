@@ -172,7 +172,7 @@ def record_handling(*, site: dict[str, Any], year: int) -> dict[str, int]:
         admin = users.get_by_username(session=session, username="admin")
         leader = users.get_by_username(session=session, username="leader")
         assert admin is not None and admin.id is not None
-        leader_id = leader.id if leader else admin.id
+        leader_id: int = leader.id if leader and leader.id else admin.id
         first_post: dict[str, dict[str, Any]] = {}
         for post in sorted(site["posts"], key=lambda p: post_time(p, year)):
             if post["story"]:
@@ -190,7 +190,7 @@ def record_handling(*, site: dict[str, Any], year: int) -> dict[str, int]:
             if not created and tickets.responses(session=session, ticket_id=ticket.id):
                 continue
             done["tickets"] += int(created)
-            if ticket.unit_id is None and unit is not None:
+            if ticket.unit_id is None and unit is not None and unit.id is not None:
                 tickets.assign(session=session, ticket_id=ticket.id, actor_id=admin.id, unit_id=unit.id, at=opened)
             if ticket.state == TicketState.assigned:
                 tickets.transition(session=session, ticket_id=ticket.id, to_state=TicketState.handling,
@@ -216,7 +216,6 @@ def record_handling(*, site: dict[str, Any], year: int) -> dict[str, int]:
 def run_demo(*, host: str, port: int, serve: bool) -> int:
     """Migrate, load the demo, crawl it, process, record handling, then serve."""
     from crawlers.run import run_crawl_subprocess
-
     from worker.tasks import sweep_outbox
 
     settings = get_settings()
@@ -260,7 +259,6 @@ def run_demo(*, host: str, port: int, serve: bool) -> int:
 def _embedded_beat(source_names: list[str]) -> None:
     """Without Redis there is no beat process: sweep every minute and crawl on schedule."""
     from crawlers.run import run_crawl_subprocess
-
     from worker.tasks import sweep_outbox
 
     interval = get_settings().crawl_interval_minutes * 60

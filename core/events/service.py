@@ -32,8 +32,8 @@ def find_similar_event(*, session: Session, simhash: int, at: datetime, window: 
     stmt = (
         select(Mention.id, Mention.simhash, Mention.event_id)
         .where(col(Mention.event_id).is_not(None))
-        .where(sa.or_(Mention.simhash_b0 == b0, Mention.simhash_b1 == b1,
-                      Mention.simhash_b2 == b2, Mention.simhash_b3 == b3))
+        .where(sa.or_(col(Mention.simhash_b0) == b0, col(Mention.simhash_b1) == b1,
+                      col(Mention.simhash_b2) == b2, col(Mention.simhash_b3) == b3))
         .where(Mention.created_at >= at - window)
         .order_by(col(Mention.id).desc())
         .limit(200)

@@ -91,11 +91,11 @@ def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
 
 def _find_existing(session: Session, source_id: int | None, external_id: str,
                    fingerprint: str | None) -> Mention | None:
-    cond = sa.and_(Mention.source_id == source_id, Mention.external_id == external_id)
+    cond = sa.and_(col(Mention.source_id) == source_id, col(Mention.external_id) == external_id)
     if source_id is None:
-        cond = sa.and_(col(Mention.source_id).is_(None), Mention.external_id == external_id)
+        cond = sa.and_(col(Mention.source_id).is_(None), col(Mention.external_id) == external_id)
     if fingerprint:
-        cond = sa.or_(cond, Mention.url_fingerprint == fingerprint)
+        cond = sa.or_(cond, col(Mention.url_fingerprint) == fingerprint)
     return session.exec(select(Mention).where(cond)).first()
 
 

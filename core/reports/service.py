@@ -31,10 +31,10 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
 def annual(*, session: Session, year: int) -> dict[str, Any]:
     """Return the year's figures and the report paragraph (only recorded responses count)."""
     start, end = year_bounds(year)
-    in_year = sa.and_(Response.published_at >= start, Response.published_at < end)
+    in_year = sa.and_(col(Response.published_at) >= start, col(Response.published_at) < end)
 
     def distinct_events(*conds: Any) -> int:
-        stmt = (select(func.count(sa.distinct(Ticket.event_id)))
+        stmt = (select(func.count(sa.distinct(col(Ticket.event_id))))
                 .select_from(Response).join(Ticket, col(Ticket.id) == Response.ticket_id)
                 .where(in_year, *conds))
         return int(session.exec(stmt).one())

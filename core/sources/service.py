@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import Conflict
 from core.sources.models import Source, SourceCreate
@@ -21,7 +21,7 @@ def get_by_name(*, session: Session, name: str) -> Source | None:
 
 def get_all(*, session: Session, enabled_only: bool = False, kind: str | None = None) -> list[Source]:
     """Return sources, optionally only enabled ones or one kind."""
-    stmt = select(Source).order_by(Source.id)
+    stmt = select(Source).order_by(col(Source.id))
     if enabled_only:
         stmt = stmt.where(Source.enabled == True)  # noqa: E712
     if kind:

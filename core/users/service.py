@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.errors import Conflict
 from core.users.models import Role, User, UserCreate
@@ -49,7 +49,7 @@ def get_by_username(*, session: Session, username: str) -> User | None:
 
 def get_all(*, session: Session) -> list[User]:
     """Return all users."""
-    return list(session.exec(select(User).order_by(User.id)))
+    return list(session.exec(select(User).order_by(col(User.id))))
 
 
 def create(*, session: Session, user_in: UserCreate) -> User:
