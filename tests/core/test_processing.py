@@ -1,0 +1,119 @@
+from datetime import timedelta
+
+from sqlmodel import Session, func, select
+
+from core.alerts import service as alerts
+from core.alerts.models import Alert
+from core.events.models import Event
+from core.mentions import service as mentions
+from core.mentions.models import Mention, MentionCreate
+from core.processing import service as processing
+from core.tickets.models import Ticket
+from tests.core.factories import make_unit
+
+FIRE = ("站前街道永安小区楼道电动车充电起火，浓烟冒到六楼，好几户被困，楼下几十个居民聚集，"
+        "要求物业和街道马上清理楼道、安装充电桩[怒]")
+
+
+def _store(session: Session, external_id: str, text: str, **extra: int) -> int:
+    result = mentions.ingest(session=session, mention_in=MentionCreate(
+        external_id=external_id, channel="weibo", title="", text=text, **extra))
+    session.commit()
+    assert result.mention.id is not None
+    return result.mention.id
+
+
+def test_it_processes_a_mention_only_once(session: Session) -> None:
+    mention_id = _store(session, "w1", FIRE)
+    first = processing.process_mention(session=session, mention_id=mention_id)
+    session.commit()
+    second = processing.process_mention(session=session, mention_id=mention_id)
+    session.commit()
+    assert first.processed and not second.processed
+    assert session.exec(select(func.count()).select_from(Event)).one() == 1
+    mention = session.get(Mention, mention_id)
+    assert mention is not None and mention.analyzed_at is not None and mention.simhash
+
+
+def test_a_repost_storm_collapses_into_one_event_with_one_alert_per_grade(session: Session) -> None:
+    ids = [_store(session, f"w{i}", f"转发微博 {FIRE}" if i else FIRE, reposts=i * 10) for i in range(6)]
+    for mention_id in ids:
+        processing.process_mention(session=session, mention_id=mention_id)
+        session.commit()
+    events = session.exec(select(Event)).all()
+    assert len(events) == 1
+    event = events[0]
+    assert event.mention_count == 6 and event.engagement == sum(i * 10 for i in range(6))
+    assert event.grade is not None and event.grade_reason
+    levels = [a.level for a in session.exec(select(Alert).where(Alert.event_id == event.id))]
+    assert len(levels) == len(set(levels)) >= 1
+
+
+def test_an_unrelated_post_becomes_its_own_event(session: Session) -> None:
+    fire = _store(session, "w1", FIRE)
+    other = _store(session, "w2", "周末去哪儿：新开的书店咖啡馆打卡攻略，环境安静适合看书，欢迎带孩子一起去逛逛。")
+    a = processing.process_mention(session=session, mention_id=fire)
+    b = processing.process_mention(session=session, mention_id=other)
+    session.commit()
+    assert a.event_id != b.event_id
+
+
+def test_a_serious_grade_opens_a_ticket_for_the_unit_that_owns_the_topic(session: Session) -> None:
+    make_unit(session, name="站前街道安全生产办", topics="safety")
+    session.commit()
+    ids = [_store(session, f"w{i}", FIRE + "，已有人员伤亡" + "！" * i, reposts=5000, comments=3000)
+           for i in range(3)]
+    for mention_id in ids:
+        processing.process_mention(session=session, mention_id=mention_id)
+        session.commit()
+    event = session.exec(select(Event)).one()
+    assert event.grade in ("I", "II"), event.grade_reason
+    ticket = session.exec(select(Ticket)).one()
+    assert (ticket.event_id, ticket.state, ticket.grade) == (event.id, "assigned", event.grade)
+    assert ticket.unit_id is not None and ticket.response_due_at is not None
+
+
+def test_a_single_fire_report_is_graded_and_alerted_without_a_ticket(session: Session) -> None:
+    result = processing.process_mention(session=session, mention_id=_store(session, "w1", FIRE))
+    session.commit()
+    assert result.grade in ("III", "IV") and len(result.alert_ids) == 1
+    assert session.exec(select(Ticket)).first() is None
+
+
+def test_the_outbox_holds_stored_but_unprocessed_mentions(session: Session) -> None:
+    mention_id = _store(session, "w1", FIRE)
+    assert mentions.get_pending_ids(session=session, older_than=timedelta(0)) == [mention_id]
+    # Within the grace period a mention is left to its own queue message.
+    assert mentions.get_pending_ids(session=session, older_than=timedelta(minutes=5)) == []
+    processing.process_mention(session=session, mention_id=mention_id)
+    session.commit()
+    assert mentions.get_pending_ids(session=session, older_than=timedelta(0)) == []
+
+
+def test_a_sweep_processes_what_a_lost_message_left_behind(session: Session) -> None:
+    from worker.tasks import sweep_outbox
+
+    mention_id = _store(session, "w1", FIRE)
+    mention = session.get(Mention, mention_id)
+    assert mention is not None
+    mention.created_at = mention.created_at - timedelta(hours=1)  # its queue message was lost long ago
+    session.add(mention)
+    session.commit()
+    assert sweep_outbox() == 1  # embedded mode: processed right away
+    session.expire_all()
+    assert session.get(Mention, mention_id).analyzed_at is not None  # type: ignore[union-attr]
+    assert sweep_outbox() == 0
+
+
+def test_acknowledging_twice_is_a_conflict(session: Session) -> None:
+    import pytest
+
+    from core.errors import Conflict
+
+    mention_id = _store(session, "w1", FIRE)
+    result = processing.process_mention(session=session, mention_id=mention_id)
+    session.commit()
+    assert result.alert_ids
+    alerts.acknowledge(session=session, alert_id=result.alert_ids[0], user_id=None)
+    with pytest.raises(Conflict):
+        alerts.acknowledge(session=session, alert_id=result.alert_ids[0], user_id=None)
