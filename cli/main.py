@@ -13,9 +13,16 @@ from collections.abc import Sequence
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from core import migrate
     from core.config import get_settings
+    from core.db import session_scope
+    from core.users import service as users
 
+    settings = get_settings()
     migrate.upgrade()
-    print(f"数据库已迁移到最新版本: {_safe_url(get_settings().resolved_database_url)}")
+    print(f"数据库已迁移到最新版本: {_safe_url(settings.resolved_database_url)}")
+    with session_scope() as session:
+        _admin, generated = users.ensure_admin(session=session, password=settings.admin_password or None)
+    if generated:
+        print(f"已创建管理员 admin，密码（仅显示这一次）: {generated}")
     return 0
 
 

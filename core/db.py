@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, create_engine
 
+import core.models  # noqa: F401  (every table mapped before the first session)
 from core.config import get_settings
 
 

@@ -38,22 +38,29 @@ def realdata(relative: str) -> Path:
     return path
 
 
-def _fresh_postgres(url: str) -> str:
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this pytest process's own, so parallel runs never drop each other's tables."""
     from core.config import normalize_database_url
 
-    url = normalize_database_url(url)
-    target = sa.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    base = sa.make_url(normalize_database_url(PG_URL))
+    target = base.set(database=f"{base.database}_{os.getpid()}")
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname=:n"),
-                                  {"n": target.database}).first()
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
     except sa.exc.OperationalError as exc:
-        unavailable("PostgreSQL", exc)
-    finally:
         admin.dispose()
+        unavailable("PostgreSQL", exc)
+    yield target.render_as_string(hide_password=False)
+    reset_engine()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_postgres(url: str) -> str:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -66,7 +73,7 @@ def _fresh_postgres(url: str) -> str:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'yuqing.sqlite'}"
-    return _fresh_postgres(PG_URL)
+    return _fresh_postgres(request.getfixturevalue("postgres_database"))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.alerts.models import Alert
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events.models import Event
 from core.timeutil import utcnow
 
@@ -59,7 +59,7 @@ def acknowledge(*, session: Session, alert_id: int, user_id: int | None) -> Aler
 def dismiss(*, session: Session, alert_id: int, user_id: int | None, reason: str) -> Alert:
     """Dismiss an open alert as a false alarm, with the reason (it teaches the classifier)."""
     if not reason.strip():
-        raise Conflict("驳回预警需要填写原因")
+        raise InvalidInput("驳回预警需要填写原因")
     alert = _open_alert(session, alert_id)
     alert.status = "dismissed"
     alert.acknowledged_at = utcnow()

@@ -19,6 +19,9 @@ from core.timeutil import utcnow
 _TRACKING = {"spm", "from", "isappinstalled", "scene", "clicktime", "enterid", "share_token",
              "chksm", "sessionid", "subscene", "ascene", "devicetype", "version", "nettype",
              "lang", "pass_ticket", "wx_header", "fontscale", "exportkey", "ref", "source"}
+# Fragments that only say how a page was opened; any other fragment may name one post of many
+# on a page (forum floors, blog entries linked as page#anchor) and is kept.
+_NOISE_FRAGMENTS = {"", "wechat_redirect", "rd", "top", "comments"}
 # WeChat article identity is exactly these parameters.
 _WECHAT_KEYS = ("__biz", "mid", "idx", "sn")
 
@@ -44,7 +47,8 @@ def canonical_url(url: str) -> str:
     path = parts.path or "/"
     if len(path) > 1 and path.endswith("/"):
         path = path[:-1]
-    return urlunsplit((scheme, host, path, urlencode(query), ""))
+    fragment = "" if parts.fragment.lower() in _NOISE_FRAGMENTS else parts.fragment
+    return urlunsplit((scheme, host, path, urlencode(query), fragment))
 
 
 def url_fingerprint(url: str) -> str | None:

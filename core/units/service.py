@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from core.errors import Conflict
 from core.units.models import Unit, UnitCreate
 
 
@@ -17,14 +18,24 @@ def get_all(*, session: Session) -> list[Unit]:
     return list(session.exec(select(Unit).order_by(Unit.name)))
 
 
+def get_by_name(*, session: Session, name: str) -> Unit | None:
+    """Return a unit by its unique name."""
+    return session.exec(select(Unit).where(Unit.name == name)).first()
+
+
+def create(*, session: Session, unit_in: UnitCreate) -> Unit:
+    """Create a unit with a new name."""
+    if get_by_name(session=session, name=unit_in.name):
+        raise Conflict(f"责任单位已存在: {unit_in.name}")
+    unit = Unit.model_validate(unit_in)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
 def get_or_create(*, session: Session, unit_in: UnitCreate) -> Unit:
     """Return the unit with this name, creating it if needed."""
-    unit = session.exec(select(Unit).where(Unit.name == unit_in.name)).first()
-    if unit is None:
-        unit = Unit.model_validate(unit_in)
-        session.add(unit)
-        session.flush()
-    return unit
+    return get_by_name(session=session, name=unit_in.name) or create(session=session, unit_in=unit_in)
 
 
 def for_topic(*, session: Session, topic: str) -> Unit | None:

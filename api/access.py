@@ -1,0 +1,41 @@
+"""Who may see which ticket: a unit handler works only on tickets of their own unit."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from core.errors import Forbidden, InvalidInput
+from core.tickets import service as tickets
+from core.tickets.models import Ticket
+from core.units import service as units
+from core.users import service as users
+from core.users.models import Role, User
+
+
+def visible_unit(user: User) -> tuple[bool, int | None]:
+    """(restricted, unit id): handlers are restricted to their unit, others see all."""
+    return user.role == Role.handler, user.unit_id
+
+
+def ticket_for(*, session: Session, user: User, ticket_id: int) -> Ticket:
+    """The ticket, or NotFound; Forbidden when a handler asks for another unit's ticket."""
+    ticket = tickets.get(session=session, ticket_id=ticket_id)
+    restricted, unit_id = visible_unit(user)
+    if restricted and (unit_id is None or ticket.unit_id != unit_id):
+        raise Forbidden("只能查看和办理本单位的工单")
+    return ticket
+
+
+def check_assignment(*, session: Session, unit_id: int | None, handler_id: int | None) -> None:
+    """Reject a unit or handler that does not exist, or a handler of another unit."""
+    if unit_id is not None and units.get(session=session, unit_id=unit_id) is None:
+        raise InvalidInput(f"责任单位不存在: {unit_id}")
+    if handler_id is None:
+        return
+    if unit_id is None:
+        raise InvalidInput("指定承办人时须同时指定责任单位")
+    handler = users.get(session=session, user_id=handler_id)
+    if handler is None or not handler.is_active:
+        raise InvalidInput(f"承办人不存在: {handler_id}")
+    if handler.unit_id is not None and handler.unit_id != unit_id:
+        raise InvalidInput("承办人不属于该责任单位")

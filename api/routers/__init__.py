@@ -1,0 +1,1 @@
+"""HTTP routers, one per domain; each is a thin adapter over a core service."""

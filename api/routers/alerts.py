@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import Dispatcher, SessionDep
+from api.schemas import AlertDismiss
+from core.alerts import service as alerts
+from core.alerts.models import Alert, AlertPublic
+
+router = APIRouter(prefix="/api/alerts", tags=["预警"])
+
+
+@router.get("", response_model=list[AlertPublic])
+def list_alerts(session: SessionDep, _: Dispatcher,
+                status: Literal["open", "acknowledged", "dismissed"] | None = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Alert]:
+    """预警列表（最新在前），可按状态筛选。"""
+    return alerts.get_all(session=session, status=status, limit=limit)
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
+def acknowledge(session: SessionDep, user: Dispatcher, alert_id: int) -> Alert:
+    """签收预警。"""
+    return alerts.acknowledge(session=session, alert_id=alert_id, user_id=user.id)
+
+
+@router.post("/{alert_id}/dismiss", response_model=AlertPublic)
+def dismiss(session: SessionDep, user: Dispatcher, alert_id: int, body: AlertDismiss) -> Alert:
+    """驳回预警（误报），须填写原因。"""
+    return alerts.dismiss(session=session, alert_id=alert_id, user_id=user.id,
+                          reason=body.reason)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import CurrentUser, SessionDep
+from api.schemas import ManualMentionIn
+from core.errors import NotFound
+from core.mentions import service as mentions
+from core.mentions.models import Mention, MentionCreate, MentionPublic
+from worker.dispatch import enqueue_mentions
+
+router = APIRouter(prefix="/api/mentions", tags=["信息"])
+
+
+@router.get("", response_model=list[MentionPublic])
+def list_mentions(session: SessionDep, _: CurrentUser, event_id: int | None = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> list[Mention]:
+    """信息列表（最新在前），可按舆情事件筛选。"""
+    return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset)
+
+
+@router.get("/{mention_id}", response_model=MentionPublic)
+def get_mention(session: SessionDep, _: CurrentUser, mention_id: int) -> Mention:
+    """单条信息。"""
+    mention = mentions.get(session=session, mention_id=mention_id)
+    if mention is None:
+        raise NotFound(f"信息不存在: {mention_id}")
+    return mention
+
+
+@router.post("", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
+             responses={200: {"description": "同一条信息已录入过，返回已有记录"}})
+def create_mention(session: SessionDep, user: CurrentUser, body: ManualMentionIn,
+                   response: Response) -> Mention:
+    """人工录入 / 热线电话：先入库，提交后再送入分析队列。"""
+    external_id = body.external_id or f"{body.channel}-{uuid.uuid4().hex}"
+    mention_in = MentionCreate(
+        channel=body.channel, external_id=external_id, url=body.url, title=body.title,
+        text=body.text, author=body.author or user.full_name or user.username,
+        published_at=body.published_at,
+    )
+    result = mentions.ingest(session=session, mention_in=mention_in)
+    # The queue carries only ids: the row must be committed before a worker looks for it.
+    session.commit()
+    if result.created:
+        assert result.mention.id is not None
+        enqueue_mentions([result.mention.id])
+    else:
+        response.status_code = status.HTTP_200_OK
+    session.refresh(result.mention)  # embedded mode has analyzed it by now
+    return result.mention

@@ -1,0 +1,78 @@
+"""Request bodies and composite responses that only the HTTP layer needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.events.models import EventPublic
+from core.mentions.models import MentionPublic
+from core.tickets.models import ResponsePublic, TicketPublic, TicketTimelinePublic
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int  # seconds
+
+
+class Health(BaseModel):
+    status: Literal["ok", "error"]
+    database: Literal["ok", "error"]
+    queue: Literal["redis", "embedded"]
+    version: str
+
+
+class ManualMentionIn(BaseModel):
+    """A hotline call or a post someone saw and typed in (人工录入 / 热线电话)."""
+
+    channel: Literal["manual", "hotline"] = "manual"
+    title: str = Field(default="", max_length=500)
+    text: str = Field(default="", max_length=20000)
+    author: str = Field(default="", max_length=200)
+    url: str = Field(default="", max_length=2000)
+    published_at: datetime | None = None
+    # The hotline system's call number, if any; resending it does not store it twice.
+    external_id: str | None = Field(default=None, max_length=300)
+
+
+class EventDetail(EventPublic):
+    mentions: list[MentionPublic]
+
+
+class TicketOpen(BaseModel):
+    event_id: int
+    unit_id: int | None = None
+    handler_id: int | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketAssign(BaseModel):
+    unit_id: int
+    handler_id: int | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketTransition(BaseModel):
+    to_state: str
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketSignOff(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketNotes(BaseModel):
+    online_note: str | None = None  # 线上情况
+    offline_note: str | None = None  # 线下情况
+
+
+class TicketDetail(TicketPublic):
+    timeline: list[TicketTimelinePublic]
+    responses: list[ResponsePublic]
+
+
+class AlertDismiss(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)

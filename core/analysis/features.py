@@ -1,0 +1,33 @@
+"""Feature strings for the linear text models: jieba word tokens + character n-grams."""
+
+from __future__ import annotations
+
+import re
+
+_NON_TEXT_RE = re.compile(r"[\s\W_]+")
+
+
+def char_ngrams(text: str, ns: tuple[int, ...] = (1, 2), prefix: str = "") -> list[str]:
+    """Character n-grams of the text with digits, spaces and punctuation squeezed out."""
+    out: list[str] = []
+    for chunk in _NON_TEXT_RE.split(text):
+        length = len(chunk)
+        if not length:
+            continue
+        for n in ns:
+            if length < n:
+                continue
+            if n == 1:
+                out.extend([prefix + ch for ch in chunk] if prefix else chunk)
+            elif prefix:
+                out.extend([prefix + chunk[i : i + n] for i in range(length - n + 1)])
+            else:
+                out.extend([chunk[i : i + n] for i in range(length - n + 1)])
+    return out
+
+
+def text_features(text: str, tokens: list[str]) -> list[str]:
+    """All feature strings for one document (words prefixed 'w', char n-grams 'c')."""
+    feats = ["w" + t for t in tokens if not t.isdigit()]
+    feats.extend(char_ngrams(text))
+    return feats

@@ -1,0 +1,61 @@
+"""Gazetteer matching: which of the jurisdiction's places a text names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.analysis.config import Gazetteer
+from core.analysis.terms import TermMatcher
+
+
+@dataclass(frozen=True)
+class PlaceMatch:
+    """Places found in a text and whether it concerns the jurisdiction."""
+
+    places: list[str]
+    levels: dict[str, str]
+    relevant: bool
+    reason: str
+
+
+def match_places(text: str, gazetteer: Gazetteer, grams: set[str] | None = None) -> PlaceMatch:
+    """Find canonical place names (longest alias wins) and decide relevance."""
+    found: dict[str, str] = {}
+    spans: list[tuple[int, int]] = []
+    matcher = _matcher(gazetteer)
+    present = matcher.find(text, grams)
+    # longest aliases first so that 站前街道 is not also counted as 站前街
+    for alias in sorted(present, key=lambda a: (-len(a), a)):
+        start = text.find(alias)
+        if start < 0:
+            continue
+        end = start + len(alias)
+        if any(s <= start and end <= e for s, e in spans):
+            continue
+        spans.append((start, end))
+        place = gazetteer.alias_to_place[alias]
+        found.setdefault(place.name, place.level)
+    names = list(found)
+    fine = [n for n in names if found[n] in gazetteer.relevant_levels]
+    if fine:
+        reason = "命中辖区地名：" + "、".join(fine)
+        relevant = True
+    elif names:
+        reason = "仅命中上级地名：" + "、".join(names)
+        relevant = False
+    else:
+        reason = "未命中辖区地名"
+        relevant = False
+    return PlaceMatch(places=names, levels=found, relevant=relevant, reason=reason)
+
+
+_matchers: dict[int, tuple[Gazetteer, TermMatcher]] = {}
+
+
+def _matcher(gazetteer: Gazetteer) -> TermMatcher:
+    entry = _matchers.get(id(gazetteer))
+    if entry is None or entry[0] is not gazetteer:
+        entry = (gazetteer, TermMatcher(gazetteer.alias_to_place))
+        _matchers.clear()
+        _matchers[id(gazetteer)] = entry
+    return entry[1]

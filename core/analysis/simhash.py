@@ -1,0 +1,42 @@
+"""64-bit SimHash over normalized tokens, and Hamming distance."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
+
+_MASK64 = (1 << 64) - 1
+
+
+@lru_cache(maxsize=200_000)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def simhash(tokens: Iterable[str]) -> int:
+    """The 64-bit SimHash of a token sequence (term-frequency weighted); 0 for no tokens."""
+    counts = Counter(t for t in tokens if len(t) > 1 or "\u4e00" <= t <= "\u9fff")
+    if not counts:
+        return 0
+    hashes = np.array([_token_hash(t) for t in counts], dtype="<u8")
+    weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    # bit i of each hash (little-endian byte order, lsb first within a byte)
+    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    votes = weights @ (2.0 * bits - 1.0)
+    packed = np.packbits(votes > 0, bitorder="little")
+    return int.from_bytes(packed.tobytes(), "little") & _MASK64
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def bands(value: int, n_bands: int = 4, bits: int = 16) -> list[int]:
+    """Split a 64-bit hash into n_bands integers of `bits` bits (low band first)."""
+    mask = (1 << bits) - 1
+    return [(value >> (i * bits)) & mask for i in range(n_bands)]

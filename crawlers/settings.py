@@ -1,0 +1,52 @@
+"""Scrapy settings, derived from core Settings (env YUQING_*) so every process agrees."""
+
+from __future__ import annotations
+
+from core.config import get_settings
+
+_core = get_settings()
+
+BOT_NAME = "yuqing"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# Identify ourselves honestly: site operators of government portals do look at logs.
+USER_AGENT = _core.crawl_user_agent
+DOWNLOAD_TIMEOUT = _core.crawl_timeout_seconds
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024  # a feed bigger than this is a misconfigured URL
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+# Feeds are endpoints the office subscribed to, published for exactly this polling; portal
+# robots.txt files often "Disallow: /" wholesale (aimed at search engines) and would block the
+# feed too, and asking for robots.txt doubles the requests per poll. Spiders that walk pages
+# (forums, 留言板) must set ROBOTSTXT_OBEY = True in their custom_settings.
+ROBOTSTXT_OBEY = False
+
+# Politeness: few parallel requests per site and a delay between them, adapted to latency.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50%, so polls do not arrive in lockstep
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Per-site overrides go here, e.g. {"weibo.cn": {"concurrency": 1, "delay": 5.0}}.
+DOWNLOAD_SLOTS: dict[str, dict[str, float]] = {}
+
+# Transient failures are retried a few times before the source is marked failing.
+# 418 is what some anti-bot gateways answer to a burst; it usually passes on a later try.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 418]
+
+COOKIES_ENABLED = False  # feeds need no session; login-based spiders enable it themselves
+TELNETCONSOLE_ENABLED = False  # no listening debug port on an office machine
+
+ITEM_PIPELINES = {"crawlers.pipelines.StorePipeline": 300}
+# Called with the ids of newly stored mentions after their transaction committed.
+YUQING_ON_STORED = "worker.dispatch.enqueue_mentions"
+
+LOG_LEVEL = "INFO"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

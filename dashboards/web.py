@@ -1,0 +1,65 @@
+"""The dashboard page and its assets. Mounted by the api app; talks to it only over HTTP."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from core.config import get_settings
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+TEMPLATES_DIR = HERE / "templates"
+STATIC_DIR = HERE / "static"
+# Installed from the npm registry by `make install` and served locally: intranets are offline.
+ECHARTS_JS = HERE / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+ECHARTS_MISSING = (f"ECharts not installed ({ECHARTS_JS} missing): run `make install` "
+                   "(npm ci in dashboards/); the dashboard works without its chart until then")
+
+# Scraped text is untrusted: no inline script may run, and scripts come only from this app.
+# style-src allows inline styles because ECharts positions its tooltip with style attributes.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)  # autoescapes .html templates
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    """值班与领导舆情看板（单页）。"""
+    response = templates.TemplateResponse(
+        request, "index.html", {"office_name": get_settings().office_name})
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/static/vendor/echarts.min.js")
+def echarts() -> FileResponse:
+    if not ECHARTS_JS.is_file():
+        log.error(ECHARTS_MISSING)
+        raise HTTPException(status_code=404, detail="图表组件未安装，请运行 make install")
+    return FileResponse(ECHARTS_JS, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
+def mount(app: FastAPI) -> None:
+    """Add the page and /static to an app (the vendor route first: mounts match by prefix)."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if not ECHARTS_JS.is_file():
+        log.warning(ECHARTS_MISSING)
