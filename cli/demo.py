@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core import migrate
 from core.config import get_settings
@@ -178,7 +178,8 @@ def record_handling(*, site: dict[str, Any], year: int) -> dict[str, int]:
             if post["story"]:
                 first_post.setdefault(post["story"], post)
         for story, post in first_post.items():
-            mention = session.exec(select(Mention).where(Mention.external_id == post["id"])).first()
+            # Atom entries carry tag: URIs as ids (tag:host,year:wz-2003); RSS guids are bare.
+            mention = session.exec(select(Mention).where(col(Mention.external_id).endswith(post["id"]))).first()
             if mention is None or mention.event_id is None:
                 continue  # not crawled or not processed: nothing to hand over
             opened = ensure_utc(post_time(post, year)) + timedelta(hours=1)
