@@ -19,3 +19,7 @@ CHANNEL_LABELS: dict[str, str] = {
     "weibo": "微博", "wechat": "微信公众号", "forum": "论坛", "board": "留言板",
     "news": "新闻网站", "hotline": "热线电话", "manual": "人工录入",
 }
+SOURCE_HEALTH_LABELS: dict[str, str] = {
+    "unknown": "未采集", "ok": "正常", "error": "采集出错", "blocked": "被封禁/拒绝访问",
+    "login_expired": "登录失效", "silent": "长时间无新内容", "captcha": "需要验证码",
+}

@@ -25,6 +25,7 @@ class MentionItem(scrapy.Item):
     comments = scrapy.Field()
     views = scrapy.Field()
     raw = scrapy.Field()  # JSON text of what the site returned, kept as evidence
+    contact = scrapy.Field()  # private contact of a hotline caller (import), never logged
 
     def to_mention_create(self) -> MentionCreate:
         """Validate into the core model (raises pydantic.ValidationError when invalid)."""

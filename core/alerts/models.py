@@ -9,16 +9,20 @@ from core.models_base import created_at_field, time_field
 
 
 class AlertBase(SQLModel):
-    event_id: int = Field(foreign_key="event.id", index=True)
-    level: str = Field(max_length=3)  # the event grade that raised it
+    kind: str = Field(default="event", max_length=20)  # event | source (a source stopped working)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
+    level: str = Field(max_length=20)  # event grade I-IV, or the source's health (login_expired ...)
     reason: str = Field(default="", max_length=500)
 
 
 class Alert(AlertBase, table=True):
-    # One alert per event and grade: a rising grade opens a new one, repeats do not.
-    __table_args__ = (sa.UniqueConstraint("event_id", "level", name="uq_alert_event_level"),)
+    __table_args__ = (sa.UniqueConstraint("dedupe_key", name="uq_alert_dedupe_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # What makes two alerts the same: one per event and grade (a rising grade opens a new one,
+    # repeats do not); one per source incident. Unique, so racing workers cannot duplicate it.
+    dedupe_key: str = Field(max_length=200)
     status: str = Field(default="open", max_length=20, index=True)  # open | acknowledged | dismissed
     created_at: datetime = created_at_field()
     acknowledged_at: datetime | None = time_field()
@@ -29,6 +33,7 @@ class Alert(AlertBase, table=True):
 
 class AlertPublic(AlertBase):
     id: int
+    dedupe_key: str
     status: str
     created_at: datetime
     acknowledged_at: datetime | None

@@ -32,10 +32,10 @@ def open_for_event(*, session: Session, event: Event) -> Alert | None:
     """Open an alert for the event's current grade unless one exists; returns the new alert."""
     if event.grade is None or event.id is None:
         return None
-    if session.exec(select(Alert).where(Alert.event_id == event.id,
-                                        Alert.level == event.grade)).first():
+    key = f"event:{event.id}:{event.grade}"
+    if session.exec(select(Alert).where(Alert.dedupe_key == key)).first():
         return None
-    alert = Alert(event_id=event.id, level=event.grade, reason=event.grade_reason)
+    alert = Alert(kind="event", event_id=event.id, level=event.grade, reason=event.grade_reason, dedupe_key=key)
     # Two workers grading the same event race here; the unique constraint decides.
     try:
         with session.begin_nested():

@@ -11,15 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis.config import TOPIC_CODES, Taxonomy, load_gazetteer, load_sentiment, load_taxonomy
+from core.analysis.config import (
+    TOPIC_CODES,
+    Gazetteer,
+    SentimentLexicon,
+    Taxonomy,
+    load_gazetteer,
+    load_sentiment,
+    load_taxonomy,
+)
 from core.analysis.model import LinearTextModel, doc_features, get_default_models, load_bundle
 from core.analysis.normalize import normalize
 from core.analysis.places import match_places
-from core.analysis.rules import RuleHit, find_sensitive, present_terms, score_rules
+from core.analysis.rules import RuleHit, find_sensitive, score_rules
+from core.analysis.terms import TermMatcher
 from core.analysis.features import char_ngrams
 from core.analysis.sentiment import SentimentResult, score_sentiment
 from core.analysis.settings import get_paths
-from core.analysis.simhash import simhash
+from core.analysis.simhash import simhash, simhash_counts
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
 ANALYZER_VERSION = "1.0.0"
@@ -143,6 +152,7 @@ class Analyzer:
         self.lexicon = load_sentiment()
         self.gazetteer = load_gazetteer()
         get_tokenizer()
+        self.matcher = _combined_matcher(self.taxonomy, self.lexicon, self.gazetteer)
         if use_default_model and (model is None or sentiment_model is None):
             paths = get_paths()
             bundle = get_default_models(paths.topic_model, paths.training_set)
@@ -177,10 +187,11 @@ class Analyzer:
         month = _month(published_at)
         chars = char_ngrams(full, (1, 2))
         grams = set(chars)  # character uni/bigrams: shared by term matching and features
-        present = present_terms(full, self.taxonomy, grams)
+        present = self.matcher.find_set(full, grams)
         rule_hits = score_rules(full, self.taxonomy, month, present, grams)
         model_probs: dict[str, float] | None = None
         custom_probs: dict[str, float] | None = None
+        token_counts = Counter(tokens)
         counts: Counter[str] = Counter()
         if self.model is not None or self.sentiment_model is not None:
             if norm_title is not None and norm_title.text:
@@ -188,7 +199,10 @@ class Analyzer:
                     doc_features(full, tokens, norm_title.text, tokenize(norm_title.text), chars)
                 )
             else:
-                counts = Counter(doc_features(full, tokens, chars=chars))
+                counts = Counter(chars)
+                for tok, n in token_counts.items():
+                    if not tok.isdigit():
+                        counts["w" + tok] = n
         vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if self.model is not None:
             probs = self.model.proba_from_decision(
@@ -204,14 +218,14 @@ class Analyzer:
             topic_scores = {c: round(p, 4) for c, p in custom_probs.items()}
         else:
             topics, topic_scores = combine_topics(rule_hits, model_probs)
-        senti = score_sentiment(norm_body, self.lexicon, grams)
+        senti = score_sentiment(norm_body, self.lexicon, grams, present)
         senti_decision = (
             self.sentiment_model.decision_vec(_vector(self.sentiment_model, counts, vectors))
             if self.sentiment_model is not None
             else None
         )
         senti_label, senti_score, senti_model = self._sentiment(senti, senti_decision)
-        place = match_places(full, self.gazetteer, grams)
+        place = match_places(full, self.gazetteer, grams, present)
         sensitive = find_sensitive(full, self.taxonomy, present)
         risk = mention_risk(
             topics=topics,
@@ -268,10 +282,30 @@ class Analyzer:
             relevant=place.relevant,
             risk=risk,
             sensitive_terms=sensitive,
-            simhash=simhash(tokenize(norm_body.repost_root) if norm_body.repost_root else tokens),
+            simhash=(
+                simhash(tokenize(norm_body.repost_root))
+                if norm_body.repost_root
+                else simhash_counts(token_counts)
+            ),
             tokens=tokens,
             explain=explain,
         )
+
+
+def _combined_matcher(
+    taxonomy: Taxonomy, lexicon: SentimentLexicon, gazetteer: Gazetteer
+) -> TermMatcher:
+    """One matcher over every configured term: topic rules, sentiment lexicon, place names."""
+    terms: list[str] = list(taxonomy.sensitive_terms)
+    for rule in taxonomy.topics.values():
+        terms.extend(rule.keywords)
+        terms.extend(rule.exclude)
+    terms.extend(lexicon.positive)
+    terms.extend(lexicon.negative)
+    terms.extend(lexicon.sarcasm_markers)
+    terms.extend(lexicon.negative_context)
+    terms.extend(gazetteer.alias_to_place)
+    return TermMatcher(terms)
 
 
 def _vector(

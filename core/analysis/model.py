@@ -69,13 +69,14 @@ class LinearTextModel:
 
     def transform(self, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
         """Feature counts → (column indices, l2-normalised sublinear tf-idf values)."""
-        vocab = self.vocab
-        pairs = [(vocab[f], n) for f, n in counts.items() if f in vocab]
-        if not pairs:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-        tf = np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))
-        vals = (1.0 + np.log(tf)) * self.idf[idx]
+        get = self.vocab.get
+        idx_all = np.array([get(f, -1) for f in counts], dtype=np.int64)
+        tf_all = np.array(list(counts.values()), dtype=np.float64)
+        keep = idx_all >= 0
+        idx = idx_all[keep]
+        if not len(idx):
+            return idx, np.zeros(0)
+        vals = (1.0 + np.log(tf_all[keep])) * self.idf[idx]
         norm = math.sqrt(float(vals @ vals)) or 1.0
         return idx, vals / norm
 

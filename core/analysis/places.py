@@ -18,12 +18,18 @@ class PlaceMatch:
     reason: str
 
 
-def match_places(text: str, gazetteer: Gazetteer, grams: set[str] | None = None) -> PlaceMatch:
+def match_places(
+    text: str,
+    gazetteer: Gazetteer,
+    grams: set[str] | None = None,
+    present: set[str] | None = None,
+) -> PlaceMatch:
     """Find canonical place names (longest alias wins) and decide relevance."""
     found: dict[str, str] = {}
     spans: list[tuple[int, int]] = []
-    matcher = _matcher(gazetteer)
-    present = matcher.find(text, grams)
+    if present is None:
+        present = _matcher(gazetteer).find_set(text, grams)
+    present = present.intersection(gazetteer.alias_to_place)
     # longest aliases first so that 站前街道 is not also counted as 站前街
     for alias in sorted(present, key=lambda a: (-len(a), a)):
         start = text.find(alias)

@@ -38,7 +38,7 @@ def _matcher(taxonomy: Taxonomy) -> TermMatcher:
 
 def present_terms(text: str, taxonomy: Taxonomy, grams: set[str] | None = None) -> set[str]:
     """All taxonomy terms (keywords, exclusions, sensitive terms) present in the text."""
-    return set(_matcher(taxonomy).find(text, grams))
+    return _matcher(taxonomy).find_set(text, grams)
 
 
 def score_rules(

@@ -50,11 +50,15 @@ def _matcher(lex: SentimentLexicon) -> TermMatcher:
 
 
 def score_sentiment(
-    norm: Normalized, lex: SentimentLexicon, grams: set[str] | None = None
+    norm: Normalized,
+    lex: SentimentLexicon,
+    grams: set[str] | None = None,
+    present: set[str] | None = None,
 ) -> SentimentResult:
-    """Score one normalized post."""
+    """Score one normalized post (`present`: terms already found by a combined matcher)."""
     text = norm.text
-    present = set(_matcher(lex).find(text, grams))
+    if present is None:
+        present = _matcher(lex).find_set(text, grams)
     pos_terms: list[str] = []
     neg_terms: list[str] = []
     pos = 0.0

@@ -4,25 +4,45 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 _MASK64 = (1 << 64) - 1
 
 
-@lru_cache(maxsize=200_000)
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_MAX = 200_000
+
+
 def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+def _remember(token: str) -> int:
+    if len(_HASH_CACHE) >= _HASH_CACHE_MAX:
+        _HASH_CACHE.clear()
+    value = _token_hash(token)
+    _HASH_CACHE[token] = value
+    return value
+
+
 def simhash(tokens: Iterable[str]) -> int:
     """The 64-bit SimHash of a token sequence (term-frequency weighted); 0 for no tokens."""
-    counts = Counter(t for t in tokens if len(t) > 1 or "\u4e00" <= t <= "\u9fff")
+    return simhash_counts(Counter(tokens))
+
+
+def simhash_counts(token_counts: Mapping[str, int]) -> int:
+    """SimHash from token → count (tokens of one non-CJK character are ignored)."""
+    counts = {
+        t: n for t, n in token_counts.items() if len(t) > 1 or "\u4e00" <= t <= "\u9fff"
+    }
     if not counts:
         return 0
-    hashes = np.array([_token_hash(t) for t in counts], dtype="<u8")
+    cache = _HASH_CACHE
+    hashes = np.array(
+        [cache[t] if t in cache else _remember(t) for t in counts], dtype="<u8"
+    )
     weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
     # bit i of each hash (little-endian byte order, lsb first within a byte)
     bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")

@@ -1,4 +1,4 @@
-"""Fast multi-term lookup: index terms by their first two characters, verify with `in`."""
+"""Fast multi-term lookup over a text's character uni/bigram set."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from collections.abc import Iterable
 
 
 class TermMatcher:
-    """Find which of many literal terms occur in a text, in time ~ proportional to the text."""
+    """Find which of many literal terms occur in a text, in time ~ proportional to the text.
+
+    Terms of one or two characters are found by intersecting with the text's character
+    uni/bigram set; longer terms are indexed by their first two characters and verified.
+    """
 
     def __init__(self, terms: Iterable[str]) -> None:
+        self._short: frozenset[str] = frozenset()
         self._by_key: dict[str, list[str]] = {}
+        short: set[str] = set()
         for term in dict.fromkeys(t for t in terms if t):
-            self._by_key.setdefault(term[:2], []).append(term)
+            if len(term) <= 2:
+                short.add(term)
+            else:
+                self._by_key.setdefault(term[:2], []).append(term)
+        self._short = frozenset(short)
         self._keys = frozenset(self._by_key)
 
     @staticmethod
@@ -25,13 +35,18 @@ class TermMatcher:
         """Same as grams_of."""
         return self.grams_of(text)
 
-    def find(self, text: str, grams: set[str] | None = None) -> list[str]:
-        """Terms present in the text (order: by first-two-character key, then insertion)."""
+    def find_set(self, text: str, grams: set[str] | None = None) -> set[str]:
+        """The set of terms present in the text."""
         if grams is None:
-            grams = self.grams(text)
-        found: list[str] = []
+            grams = self.grams_of(text)
+        found = set(self._short.intersection(grams))
+        by_key = self._by_key
         for key in self._keys.intersection(grams):
-            for term in self._by_key[key]:
-                if len(term) <= 2 or term in text:
-                    found.append(term)
+            for term in by_key[key]:
+                if term in text:
+                    found.add(term)
         return found
+
+    def find(self, text: str, grams: set[str] | None = None) -> list[str]:
+        """Terms present in the text, sorted."""
+        return sorted(self.find_set(text, grams))

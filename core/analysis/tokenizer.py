@@ -69,7 +69,12 @@ def reset_tokenizer() -> None:
         _tokenizer = None
 
 
+# jieba's HMM (new-word discovery) is off: unknown words fall back to single characters,
+# which the character n-gram features cover anyway, and cutting is ~20% faster.
+USE_HMM = False
+
+
 def tokenize(text: str) -> list[str]:
     """Cut normalized text into content tokens (stopwords and whitespace removed)."""
     tk = get_tokenizer()
-    return [t for t in tk.lcut(text) if t not in STOPWORDS and not t.isspace()]
+    return [t for t in tk.lcut(text, HMM=USE_HMM) if t not in STOPWORDS and not t.isspace()]

@@ -26,6 +26,7 @@ class MentionBase(SQLModel):
 class MentionCreate(MentionBase):
     source_id: int | None = None
     raw: str = ""
+    contact: str = ""
 
 
 class Mention(MentionBase, table=True):
@@ -47,6 +48,8 @@ class Mention(MentionBase, table=True):
     # Raw evidence: posts get deleted, so keep what we saw and its hash.
     raw: str = Field(default="", sa_type=sa.Text)
     raw_sha256: str = Field(default="", max_length=64)
+    # A hotline caller's phone or address: private, never in MentionPublic or exports.
+    contact: str = Field(default="", max_length=200)
 
     # Analysis results; analyzed_at IS NULL means "still in the outbox".
     analyzed_at: datetime | None = time_field()

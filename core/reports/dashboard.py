@@ -14,10 +14,11 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from core.alerts.models import Alert
-from core.analysis_labels import GRADE_LABELS, TOPIC_LABELS
+from core.analysis_labels import GRADE_LABELS, SOURCE_HEALTH_LABELS, TOPIC_LABELS
 from core.errors import InvalidInput
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.sources.models import Source
 from core.tickets.models import STATE_LABELS, Ticket, TicketState
 from core.timeutil import SHANGHAI, ensure_utc, to_local, utcnow
 
@@ -62,7 +63,10 @@ class TrendPoint(BaseModel):
 
 class OpenAlert(BaseModel):
     id: int
-    event_id: int
+    kind: str  # event | source
+    event_id: int | None
+    source_id: int | None
+    source_name: str
     level: str
     level_label: str
     reason: str
@@ -193,16 +197,22 @@ def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint
 
 
 def _open_alerts(session: Session) -> list[OpenAlert]:
-    stmt = (select(Alert, Event).join(Event, col(Event.id) == Alert.event_id)
+    # Source-health alerts have no event; event alerts have no source.
+    stmt = (select(Alert, Event, Source)
+            .outerjoin(Event, col(Event.id) == Alert.event_id)
+            .outerjoin(Source, col(Source.id) == Alert.source_id)
             .where(Alert.status == "open").order_by(col(Alert.id).desc()).limit(OPEN_ALERT_LIMIT))
     out = []
-    for alert, event in session.exec(stmt):
+    for alert, event, source in session.exec(stmt):
         assert alert.id is not None
+        topic = event.topic if event else "other"
         out.append(OpenAlert(
-            id=alert.id, event_id=alert.event_id, level=alert.level,
-            level_label=GRADE_LABELS.get(alert.level, alert.level),
-            reason=alert.reason or event.grade_reason, created_at=alert.created_at,
-            event_title=event.title, event_grade=event.grade, event_topic=event.topic,
-            event_topic_label=TOPIC_LABELS.get(event.topic, event.topic),
+            id=alert.id, kind=alert.kind, event_id=alert.event_id, source_id=alert.source_id,
+            source_name=source.name if source else "", level=alert.level,
+            level_label=GRADE_LABELS.get(alert.level, SOURCE_HEALTH_LABELS.get(alert.level, alert.level)),
+            reason=alert.reason or (event.grade_reason if event else ""), created_at=alert.created_at,
+            event_title=event.title if event else (source.name if source else ""),
+            event_grade=event.grade if event else None, event_topic=topic,
+            event_topic_label=TOPIC_LABELS.get(topic, topic),
         ))
     return out

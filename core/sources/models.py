@@ -33,8 +33,13 @@ class Source(SourceBase, table=True):
     last_item_at: datetime | None = time_field()
     last_error: str = Field(default="", max_length=1000)
     consecutive_failures: int = 0
+    health_since: datetime | None = time_field()  # when the current health state began
+    circuit_open_until: datetime | None = time_field()  # after repeated failures, wait until then
+    expected_gap_minutes: int | None = None  # silence longer than this is an incident (None: learn it)
     # Incremental fetching: what the last fetch saw (etag, last-modified, since-id ...).
     cursor: dict[str, Any] = json_dict_field()
+    # Cookies, tokens: secrets. Never logged, never in SourcePublic.
+    credentials: dict[str, Any] = json_dict_field()
 
 
 class SourcePublic(SourceBase):
@@ -44,3 +49,5 @@ class SourcePublic(SourceBase):
     last_success_at: datetime | None
     last_error: str
     consecutive_failures: int
+    health_since: datetime | None
+    last_item_at: datetime | None

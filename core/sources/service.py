@@ -55,6 +55,8 @@ def record_success(*, session: Session, source: Source, new_items: int) -> None:
     source.last_fetch_at = source.last_success_at = now
     if new_items:
         source.last_item_at = now
+    if source.health != "ok":
+        source.health_since = now
     source.health = "ok"
     source.last_error = ""
     source.consecutive_failures = 0
@@ -64,6 +66,8 @@ def record_success(*, session: Session, source: Source, new_items: int) -> None:
 def record_failure(*, session: Session, source: Source, health: str, error: str) -> None:
     """Mark a failed fetch with what happened (error, login_expired, blocked ...)."""
     source.last_fetch_at = utcnow()
+    if source.health != health:
+        source.health_since = source.last_fetch_at
     source.health = health
     source.last_error = error[:1000]
     source.consecutive_failures += 1

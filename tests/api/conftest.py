@@ -95,7 +95,8 @@ def make_event(session: Session) -> Callable[..., Event]:
         session.add(mention)
         if alert and grade:
             assert event.id is not None
-            session.add(Alert(event_id=event.id, level=grade, reason=event.grade_reason))
+            session.add(Alert(event_id=event.id, level=grade, reason=event.grade_reason,
+                              dedupe_key=f"event:{event.id}:{grade}"))
         session.commit()
         return event
 

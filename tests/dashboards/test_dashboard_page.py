@@ -59,7 +59,8 @@ def test_scraped_titles_reach_the_page_only_as_text(client: TestClient, session:
     session.add(event)
     session.flush()
     assert event.id is not None
-    session.add(Alert(event_id=event.id, level="III", reason="<img src=x onerror=alert(2)>"))
+    session.add(Alert(event_id=event.id, level="III", reason="<img src=x onerror=alert(2)>",
+                      dedupe_key=f"event:{event.id}:III"))
     user = User(username="leader", role="leader", password_hash="x")
     session.add(user)
     session.commit()
