@@ -38,10 +38,15 @@ def doc_features(
     title_tokens: Sequence[str] = (),
     chars: list[str] | None = None,
 ) -> list[str]:
-    """Feature strings: words ('w' prefix), char 1-2-grams (bare), title words/grams ('t')."""
+    """Feature strings: words ('w' prefix), char 1-2-grams (bare), title words/grams ('t').
+
+    A title counts twice: once more in the plain features, once with its own prefix.
+    """
     feats = ["w" + t for t in tokens if not t.isdigit()]
     feats.extend(chars if chars is not None else char_ngrams(text, (1, 2)))
     if title:
+        feats.extend("w" + t for t in title_tokens if not t.isdigit())
+        feats.extend(char_ngrams(title, (1, 2)))
         feats.extend("tw" + t for t in title_tokens if not t.isdigit())
         feats.extend(char_ngrams(title, (2, 3), prefix="t"))
     return feats
