@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,23 +20,30 @@ from core.analysis.config import (
     load_sentiment,
     load_taxonomy,
 )
-from core.analysis.model import LinearTextModel, doc_features, get_default_models, load_bundle
+from core.analysis.features import fast_char_grams
+from core.analysis.model import (
+    LinearTextModel,
+    doc_features,
+    forget_models,
+    get_default_models,
+    load_bundle,
+)
 from core.analysis.normalize import normalize
 from core.analysis.places import match_places
-from core.analysis.rules import RuleHit, find_sensitive, score_rules
-from core.analysis.terms import TermMatcher
-from core.analysis.features import char_ngrams
+from core.analysis.rules import RuleHit, find_sensitive, other_signal, score_rules
 from core.analysis.sentiment import SentimentResult, score_sentiment
 from core.analysis.settings import get_paths
-from core.analysis.simhash import simhash, simhash_counts
+from core.analysis.simhash import simhash, simhash_tokens
+from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.0.0"
+ANALYZER_VERSION = "1.1.0"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0
-RULE_WEIGHT = 0.3
+RULE_WEIGHT = 0.4
 OTHER_RULE_WEIGHT = 0.1
+OTHER_SIGNAL_WEIGHT = 0.5
 SECONDARY_THRESHOLD = 0.3
 # weight of the lexicon score added to the sentiment model's decision values
 LEXICON_WEIGHT = 0.5
@@ -87,15 +94,18 @@ def _month(published_at: datetime | None) -> int:
 
 
 def combine_topics(
-    rule_hits: dict[str, RuleHit], model_probs: dict[str, float] | None
+    rule_hits: dict[str, RuleHit], model_probs: dict[str, float] | None, other_signal: float = 0.0
 ) -> tuple[list[str], dict[str, float]]:
     """Blend rule scores and model probabilities into ranked topic codes and 0..1 scores."""
     scores: dict[str, float] = {}
     max_rule = max((h.score for h in rule_hits.values()), default=0.0)
     if model_probs is None:
+        damp = 1.0 - 0.6 * other_signal
+        max_rule *= damp
         for code in TOPIC_CODES:
             if code != "other":
-                scores[code] = round(rule_hits[code].score if code in rule_hits else 0.0, 4)
+                base = rule_hits[code].score if code in rule_hits else 0.0
+                scores[code] = round(base * damp, 4)
         scores["other"] = round(max(0.0, 1.0 - max_rule / RULES_ONLY_THRESHOLD) * 0.5 + 0.05, 4)
         ranked = sorted((c for c in scores if c != "other"), key=lambda c: -scores[c])
         if not ranked or scores[ranked[0]] < RULES_ONLY_THRESHOLD:
@@ -105,7 +115,7 @@ def combine_topics(
     for code in TOPIC_CODES:
         p = model_probs.get(code, 0.0)
         if code == "other":
-            value = MODEL_WEIGHT * p + OTHER_RULE_WEIGHT * (1.0 - max_rule)
+            value = MODEL_WEIGHT * p + OTHER_RULE_WEIGHT * (1.0 - max_rule) + OTHER_SIGNAL_WEIGHT * other_signal
         else:
             r = rule_hits[code].score if code in rule_hits else 0.0
             value = MODEL_WEIGHT * p + RULE_WEIGHT * r
@@ -114,9 +124,7 @@ def combine_topics(
     primary = ranked[0]
     if primary == "other":
         return ["other"], scores
-    topics = [primary] + [
-        c for c in ranked[1:] if c != "other" and scores[c] >= SECONDARY_THRESHOLD
-    ]
+    topics = [primary] + [c for c in ranked[1:] if c != "other" and scores[c] >= SECONDARY_THRESHOLD]
     return topics, scores
 
 
@@ -185,29 +193,22 @@ class Analyzer:
             full = norm_body.text
         tokens = tokenize(full)
         month = _month(published_at)
-        chars = char_ngrams(full, (1, 2))
+        chars = fast_char_grams(full)
         grams = set(chars)  # character uni/bigrams: shared by term matching and features
         present = self.matcher.find_set(full, grams)
         rule_hits = score_rules(full, self.taxonomy, month, present, grams)
+        other_sig, other_terms = other_signal(present, self.taxonomy)
         model_probs: dict[str, float] | None = None
         custom_probs: dict[str, float] | None = None
-        token_counts = Counter(tokens)
-        counts: Counter[str] = Counter()
+        feats: list[str] = []
         if self.model is not None or self.sentiment_model is not None:
             if norm_title is not None and norm_title.text:
-                counts = Counter(
-                    doc_features(full, tokens, norm_title.text, tokenize(norm_title.text), chars)
-                )
+                feats = doc_features(full, tokens, norm_title.text, tokenize(norm_title.text), chars)
             else:
-                counts = Counter(chars)
-                for tok, n in token_counts.items():
-                    if not tok.isdigit():
-                        counts["w" + tok] = n
+                feats = doc_features(full, tokens, chars=chars)
         vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if self.model is not None:
-            probs = self.model.proba_from_decision(
-                self.model.decision_vec(_vector(self.model, counts, vectors))
-            )
+            probs = self.model.proba_from_decision(self.model.decision_vec(_vector(self.model, feats, vectors)))
             if self.model_is_taxonomy:
                 model_probs = probs
             else:
@@ -217,10 +218,10 @@ class Analyzer:
             topics = [ranked[0]] + [c for c in ranked[1:] if custom_probs[c] >= SECONDARY_THRESHOLD]
             topic_scores = {c: round(p, 4) for c, p in custom_probs.items()}
         else:
-            topics, topic_scores = combine_topics(rule_hits, model_probs)
+            topics, topic_scores = combine_topics(rule_hits, model_probs, other_sig)
         senti = score_sentiment(norm_body, self.lexicon, grams, present)
         senti_decision = (
-            self.sentiment_model.decision_vec(_vector(self.sentiment_model, counts, vectors))
+            self.sentiment_model.decision_vec(_vector(self.sentiment_model, feats, vectors))
             if self.sentiment_model is not None
             else None
         )
@@ -248,9 +249,7 @@ class Analyzer:
             "model": (
                 {
                     c: round(p, 4)
-                    for c, p in sorted(
-                        (model_probs or custom_probs or {}).items(), key=lambda kv: -kv[1]
-                    )[:5]
+                    for c, p in sorted((model_probs or custom_probs or {}).items(), key=lambda kv: -kv[1])[:5]
                 }
                 if self.model is not None
                 else None
@@ -268,6 +267,7 @@ class Analyzer:
                 "news_register": senti.news_register,
             },
             "sensitive_terms": sensitive,
+            "other_signals": other_terms,
             "month": month,
             "traditional_converted": norm_body.converted,
             "hashtags": norm_body.hashtags,
@@ -282,21 +282,15 @@ class Analyzer:
             relevant=place.relevant,
             risk=risk,
             sensitive_terms=sensitive,
-            simhash=(
-                simhash(tokenize(norm_body.repost_root))
-                if norm_body.repost_root
-                else simhash_counts(token_counts)
-            ),
+            simhash=(simhash(tokenize(norm_body.repost_root)) if norm_body.repost_root else simhash_tokens(tokens)),
             tokens=tokens,
             explain=explain,
         )
 
 
-def _combined_matcher(
-    taxonomy: Taxonomy, lexicon: SentimentLexicon, gazetteer: Gazetteer
-) -> TermMatcher:
+def _combined_matcher(taxonomy: Taxonomy, lexicon: SentimentLexicon, gazetteer: Gazetteer) -> TermMatcher:
     """One matcher over every configured term: topic rules, sentiment lexicon, place names."""
-    terms: list[str] = list(taxonomy.sensitive_terms)
+    terms: list[str] = [*taxonomy.sensitive_terms, *taxonomy.other_signals]
     for rule in taxonomy.topics.values():
         terms.extend(rule.keywords)
         terms.extend(rule.exclude)
@@ -309,13 +303,13 @@ def _combined_matcher(
 
 
 def _vector(
-    model: LinearTextModel, counts: Counter[str], cache: dict[int, tuple[np.ndarray, np.ndarray]]
+    model: LinearTextModel, feats: list[str], cache: dict[int, tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorise once per distinct vocabulary (topic and sentiment models usually share one)."""
     key = id(model.vocab)
     vec = cache.get(key)
     if vec is None:
-        vec = model.transform(counts)
+        vec = model.transform_list(feats)
         cache[key] = vec
     return vec
 
@@ -340,12 +334,27 @@ def _sentiment_impl(
 
 
 _default: Analyzer | None = None
+_default_stamp: tuple[str, float | None] | None = None
+_last_check = 0.0
 _by_path: dict[str, Analyzer] = {}
+RELOAD_CHECK_SECONDS = 30.0
+
+
+def _model_stamp() -> tuple[str, float | None]:
+    path = get_paths().topic_model
+    try:
+        return str(path), path.stat().st_mtime
+    except OSError:
+        return str(path), None
 
 
 def get_analyzer(model_path: str | None = None) -> Analyzer:
-    """The process-wide analyzer (default model), or one bound to the model file at model_path."""
-    global _default
+    """The process-wide analyzer (default model), or one bound to the model file at model_path.
+
+    The default analyzer notices (within RELOAD_CHECK_SECONDS) when the model file at
+    YUQING_TOPIC_MODEL_PATH is replaced, e.g. by a retraining with duty-officer corrections.
+    """
+    global _default, _default_stamp, _last_check
     if model_path:
         key = str(Path(model_path).resolve())
         an = _by_path.get(key)
@@ -354,8 +363,16 @@ def get_analyzer(model_path: str | None = None) -> Analyzer:
             an = Analyzer(bundle["topic"], sentiment_model=bundle.get("sentiment"))
             _by_path[key] = an
         return an
+    now = time.monotonic()
+    if _default is not None and now - _last_check >= RELOAD_CHECK_SECONDS:
+        _last_check = now
+        if _model_stamp() != _default_stamp:
+            forget_models()
+            _default = None
     if _default is None:
         _default = Analyzer()
+        _default_stamp = _model_stamp()
+        _last_check = now
     return _default
 
 

@@ -124,6 +124,7 @@ class Taxonomy:
     sensitive_terms: dict[str, float]
     off_season_factor: float
     digest: str
+    other_signals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class Place:
     name: str
     level: str
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class Gazetteer:
     jurisdiction: str
     places: tuple[Place, ...]
     alias_to_place: dict[str, Place]
+    by_name: dict[str, Place]
     relevant_levels: frozenset[str]
     context_levels: frozenset[str]
     digest: str
@@ -204,6 +207,7 @@ def _load_taxonomy(path: Path) -> Taxonomy:
         sensitive_terms=_weights(data.get("sensitive_terms")),
         off_season_factor=float(data.get("off_season_factor", 0.6)),
         digest=digest,
+        other_signals=_weights(data.get("other_signals")),
     )
 
 
@@ -244,6 +248,7 @@ def _load_gazetteer(path: Path) -> Gazetteer:
             name=str(item["name"]),
             level=str(item.get("level", "landmark")),
             aliases=tuple(str(a) for a in item.get("aliases") or ()),
+            ambiguous=bool(item.get("ambiguous", False)),
         )
         places.append(place)
         for alias in (place.name, *place.aliases):
@@ -252,6 +257,7 @@ def _load_gazetteer(path: Path) -> Gazetteer:
         jurisdiction=str(data.get("jurisdiction", "")),
         places=tuple(places),
         alias_to_place=lookup,
+        by_name={p.name: p for p in places},
         relevant_levels=frozenset(
             data.get("relevant_levels") or ("subdistrict", "community", "estate", "road", "landmark")
         ),
@@ -274,7 +280,15 @@ def topic_labels() -> dict[str, str]:
 
 
 def clear_caches() -> None:
-    """Forget loaded configuration (after the files or env vars change)."""
+    """Forget loaded configuration, the tokenizer and cached analyzers/models (after the
+    files or the YUQING_* environment variables change)."""
+    from core.analysis.analyzer import reset_analyzers
+    from core.analysis.model import forget_models
+    from core.analysis.tokenizer import reset_tokenizer
+
     _load_taxonomy.cache_clear()
     _load_sentiment.cache_clear()
     _load_gazetteer.cache_clear()
+    reset_tokenizer()
+    forget_models()
+    reset_analyzers()

@@ -1,6 +1,6 @@
 """Honest evaluation on the shipped labelled set: k-fold, model trained on the train folds only.
 
-    python -m core.analysis.evaluation            # topics (rules, model, combined) + sentiment
+python -m core.analysis.evaluation            # topics (rules, model, combined) + sentiment
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.analysis.analyzer import Analyzer
-from core.analysis.model import Example, fit_linear, featurize
+from core.analysis.model import Example, featurize, fit_linear
 from core.analysis.settings import get_paths
 
 
@@ -90,7 +90,8 @@ def kfold_eval(rows: list[dict[str, Any]], *, folds: int = 5, seed: int = 7) -> 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print k-fold metrics on the shipped (or given) labelled set."""
     args = argv if argv is not None else sys.argv[1:]
-    path = Path(args[0]) if args else None
+    paths = [a for a in args if not a.startswith("-")]
+    path = Path(paths[0]) if paths else None
     report = kfold_eval(load_rows(path))
     verbose = "-v" in args
     if not verbose:

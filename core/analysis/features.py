@@ -26,6 +26,14 @@ def char_ngrams(text: str, ns: tuple[int, ...] = (1, 2), prefix: str = "") -> li
     return out
 
 
+def fast_char_grams(text: str) -> list[str]:
+    """Character unigrams and bigrams over the whole text (bigrams may span punctuation;
+    the model vocabulary drops the useless ones). Much cheaper than chunked n-grams."""
+    grams = list(text)
+    grams.extend(map(str.__add__, text[:-1], text[1:]))
+    return grams
+
+
 def text_features(text: str, tokens: list[str]) -> list[str]:
     """All feature strings for one document (words prefixed 'w', char n-grams 'c')."""
     feats = ["w" + t for t in tokens if not t.isdigit()]

@@ -6,6 +6,7 @@ prediction is a sparse dot product (fast per mention, no sklearn objects at runt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -18,12 +19,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.analysis.features import char_ngrams
+from core.analysis.features import char_ngrams, fast_char_grams
 from core.analysis.normalize import normalize
 from core.analysis.tokenizer import tokenize
 
@@ -43,10 +45,10 @@ def doc_features(
     A title counts twice: once more in the plain features, once with its own prefix.
     """
     feats = ["w" + t for t in tokens if not t.isdigit()]
-    feats.extend(chars if chars is not None else char_ngrams(text, (1, 2)))
+    feats.extend(chars if chars is not None else fast_char_grams(text))
     if title:
         feats.extend("w" + t for t in title_tokens if not t.isdigit())
-        feats.extend(char_ngrams(title, (1, 2)))
+        feats.extend(fast_char_grams(title))
         feats.extend("tw" + t for t in title_tokens if not t.isdigit())
         feats.extend(char_ngrams(title, (2, 3), prefix="t"))
     return feats
@@ -74,14 +76,26 @@ class LinearTextModel:
 
     def transform(self, counts: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
         """Feature counts → (column indices, l2-normalised sublinear tf-idf values)."""
-        get = self.vocab.get
-        idx_all = np.array([get(f, -1) for f in counts], dtype=np.int64)
-        tf_all = np.array(list(counts.values()), dtype=np.float64)
+        n = len(counts)
+        idx_all = np.fromiter(map(self.vocab.get, counts, repeat(-1, n)), dtype=np.int64, count=n)
+        tf_all = np.fromiter(counts.values(), dtype=np.float64, count=n)
         keep = idx_all >= 0
         idx = idx_all[keep]
         if not len(idx):
             return idx, np.zeros(0)
         vals = (1.0 + np.log(tf_all[keep])) * self.idf[idx]
+        norm = math.sqrt(float(vals @ vals)) or 1.0
+        return idx, vals / norm
+
+    def transform_list(self, feats: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Like transform, from a feature list with repeats (no Counter needed)."""
+        n = len(feats)
+        idx_all = np.fromiter(map(self.vocab.get, feats, repeat(-1, n)), dtype=np.int64, count=n)
+        idx_all = idx_all[idx_all >= 0]
+        if not len(idx_all):
+            return idx_all, np.zeros(0)
+        idx, tf = np.unique(idx_all, return_counts=True)
+        vals = (1.0 + np.log(tf)) * self.idf[idx]
         norm = math.sqrt(float(vals @ vals)) or 1.0
         return idx, vals / norm
 
@@ -117,18 +131,14 @@ class LinearTextModel:
         return self.classes[int(np.argmax(self.decision(feats)))]
 
 
-def fit_linear(
-    docs: Sequence[list[str]], labels: Sequence[str], *, c: float = 0.5, min_df: int = 2
-) -> LinearTextModel:
+def fit_linear(docs: Sequence[list[str]], labels: Sequence[str], *, c: float = 0.5, min_df: int = 2) -> LinearTextModel:
     """Fit TF-IDF + class-balanced LinearSVC on pre-featurized documents and export it."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
     classes = sorted(set(labels))
     effective_min_df = min_df if len(docs) >= 50 else 1
-    vec = TfidfVectorizer(
-        analyzer=_identity, sublinear_tf=True, min_df=effective_min_df, dtype=np.float32
-    )
+    vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=effective_min_df, dtype=np.float32)
     x = vec.fit_transform(list(docs))
     if len(classes) == 1:
         vocab = {str(k): int(v) for k, v in vec.vocabulary_.items()}
@@ -197,6 +207,7 @@ def save_bundle(models: dict[str, LinearTextModel], path: str | os.PathLike[str]
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; workers may run as another user
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -206,7 +217,7 @@ def save_bundle(models: dict[str, LinearTextModel], path: str | os.PathLike[str]
 def load_bundle(path: str | os.PathLike[str]) -> dict[str, LinearTextModel]:
     """Read the named models written by save_bundle."""
     with Path(path).open("rb") as fh:
-        payload = pickle.load(fh)  # noqa: S301 - our own file
+        payload = pickle.load(fh)
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise ValueError("unsupported model file format")
     return {str(k): _from_payload(v) for k, v in payload["models"].items()}
@@ -308,9 +319,7 @@ def train_examples(
     models = {"topic": model}
     senti_idx = [i for i, e in enumerate(examples) if e.sentiment]
     if len(senti_idx) >= 30 and len({examples[i].sentiment for i in senti_idx}) > 1:
-        senti = fit_linear(
-            [feats[i] for i in senti_idx], [str(examples[i].sentiment) for i in senti_idx]
-        )
+        senti = fit_linear([feats[i] for i in senti_idx], [str(examples[i].sentiment) for i in senti_idx])
         if len(senti_idx) == len(examples) and senti.vocab == model.vocab:
             senti.vocab = model.vocab  # shared: the analyzer vectorises once for both models
             senti.idf = model.idf
@@ -361,10 +370,8 @@ def get_default_models(
         if not models and have_set:
             models, _ = train_examples(read_labelled(training_set), holdout=0)
             models["topic"].meta.update({"auto": True, "training_digest": digest})
-            try:
+            with contextlib.suppress(OSError):  # read-only location: keep them in memory
                 save_bundle(models, p)
-            except OSError:
-                pass  # read-only location: keep the in-memory models
         _loaded[key] = models
         return models
 

@@ -13,9 +13,7 @@ _REPOST_RE = re.compile(r"//\s*@[\w\-]{1,30}\s*[:：]?")
 _MENTION_RE = re.compile(r"@[\w\-]{1,30}")
 _HASHTAG_RE = re.compile(r"#([^#\s]{1,40})#")
 _EMOTICON_RE = re.compile(r"\[([\u4e00-\u9fa5A-Za-z]{1,8})\]")
-_EMOJI_RE = re.compile(
-    "[\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2764\ufe0f\u200d]+"
-)
+_EMOJI_RE = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\u2b50\u2764\ufe0f\u200d]+")
 _SPACE_RE = re.compile(r"\s+")
 _REPOST_FILLER = ("转发微博", "轉發微博", "Repost", "repost")
 
@@ -27,6 +25,7 @@ def _fullwidth_table() -> dict[int, int]:
 
 
 _FW_TABLE = _fullwidth_table()
+_FW_CHARS = frozenset(chr(c) for c in _FW_TABLE)
 
 
 @lru_cache(maxsize=1)
@@ -91,7 +90,7 @@ def normalize(text: str) -> Normalized:
     """Normalize a raw post for analysis (keeps emoticons/emoji as separate signals)."""
     if not text:
         return Normalized(text="")
-    raw = text.translate(_FW_TABLE)
+    raw = text if _FW_CHARS.isdisjoint(text) else text.translate(_FW_TABLE)
     simp = to_simplified(raw)
     converted = simp != raw
     urls = 0

@@ -25,7 +25,7 @@ def match_places(
     present: set[str] | None = None,
 ) -> PlaceMatch:
     """Find canonical place names (longest alias wins) and decide relevance."""
-    found: dict[str, str] = {}
+    found: dict[str, tuple[int, str]] = {}
     spans: list[tuple[int, int]] = []
     if present is None:
         present = _matcher(gazetteer).find_set(text, grams)
@@ -40,19 +40,27 @@ def match_places(
             continue
         spans.append((start, end))
         place = gazetteer.alias_to_place[alias]
-        found.setdefault(place.name, place.level)
-    names = list(found)
-    fine = [n for n in names if found[n] in gazetteer.relevant_levels]
+        if place.name not in found or start < found[place.name][0]:
+            found[place.name] = (start, place.level)
+    names = sorted(found, key=lambda n: found[n][0])  # in order of appearance
+    levels = {n: found[n][1] for n in names}
+    anchors = [n for n in names if not gazetteer.by_name[n].ambiguous]
+    fine = [
+        n
+        for n in names
+        if levels[n] in gazetteer.relevant_levels
+        and (not gazetteer.by_name[n].ambiguous or any(a != n for a in anchors))
+    ]
     if fine:
         reason = "命中辖区地名：" + "、".join(fine)
         relevant = True
     elif names:
-        reason = "仅命中上级地名：" + "、".join(names)
+        reason = "仅命中上级或重名地名：" + "、".join(names)
         relevant = False
     else:
         reason = "未命中辖区地名"
         relevant = False
-    return PlaceMatch(places=names, levels=found, relevant=relevant, reason=reason)
+    return PlaceMatch(places=names, levels=levels, relevant=relevant, reason=reason)
 
 
 _matchers: dict[int, tuple[Gazetteer, TermMatcher]] = {}

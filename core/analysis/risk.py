@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from core.analysis.config import load_taxonomy
 
 # score thresholds for grades, highest first
-GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("I", 0.8), ("II", 0.62), ("III", 0.42), ("IV", 0.22))
+GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("I", 0.8), ("II", 0.62), ("III", 0.42), ("IV", 0.3))
 # sensitive terms that on their own put a relevant event at least at grade III / II
 _FLOOR_III = {"伤亡", "死亡", "身亡", "遇难", "爆炸", "火灾", "坍塌", "跳楼", "集体上访", "溺亡"}
 _FLOOR_II_WITH_CROWD = {"聚集", "群体", "群体性", "围堵", "堵路", "拉横幅", "集体上访", "游行", "静坐"}

@@ -26,7 +26,7 @@ _matchers: dict[int, tuple[Taxonomy, TermMatcher]] = {}
 def _matcher(taxonomy: Taxonomy) -> TermMatcher:
     entry = _matchers.get(id(taxonomy))
     if entry is None or entry[0] is not taxonomy:
-        terms: list[str] = list(taxonomy.sensitive_terms)
+        terms: list[str] = [*taxonomy.sensitive_terms, *taxonomy.other_signals]
         for rule in taxonomy.topics.values():
             terms.extend(rule.keywords)
             terms.extend(rule.exclude)
@@ -91,6 +91,13 @@ def score_rules(
             off_season=off_season,
         )
     return hits
+
+
+def other_signal(present: set[str], taxonomy: Taxonomy) -> tuple[float, list[str]]:
+    """How strongly the text looks like an advert/entertainment/market/elsewhere post (0..1)."""
+    found = sorted(present.intersection(taxonomy.other_signals))
+    raw = sum(taxonomy.other_signals[t] for t in found)
+    return (1.0 - math.exp(-raw) if raw > 0 else 0.0), found
 
 
 def find_sensitive(text: str, taxonomy: Taxonomy, present: set[str] | None = None) -> list[str]:

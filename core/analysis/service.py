@@ -21,9 +21,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def classify_lines(
-    inp: TextIO, out: TextIO, *, explain: bool = False, model_path: str | None = None
-) -> int:
+def classify_lines(inp: TextIO, out: TextIO, *, explain: bool = False, model_path: str | None = None) -> int:
     """Read {"id","text"} JSON lines, write one result line per input line, same order."""
     analyzer = get_analyzer(model_path)
     count = 0
@@ -43,9 +41,7 @@ def classify_lines(
                 text = ""
             if not isinstance(text, str) or not isinstance(title, str):
                 raise ValueError("'text' must be a string")
-            result = analyzer.analyze(
-                text, title=title, published_at=_parse_time(obj.get("published_at"))
-            )
+            result = analyzer.analyze(text, title=title, published_at=_parse_time(obj.get("published_at")))
             row: dict[str, Any] = {
                 "id": ident,
                 "topics": result.topics,
@@ -55,9 +51,7 @@ def classify_lines(
             }
             if explain:
                 row["relevant"] = result.relevant
-                row["topic_scores"] = {
-                    k: v for k, v in sorted(result.topic_scores.items(), key=lambda kv: -kv[1])[:5]
-                }
+                row["topic_scores"] = {k: v for k, v in sorted(result.topic_scores.items(), key=lambda kv: -kv[1])[:5]}
                 row["sentiment_score"] = result.sentiment_score
                 row["sensitive_terms"] = result.sensitive_terms
                 row["explain"] = result.explain
@@ -70,7 +64,7 @@ def classify_lines(
 
 def train_model(
     *,
-    input_path: str,
+    input_path: str | None = None,
     model_path: str,
     extra_examples: Sequence[tuple[str, str]] | None = None,
     include_default: bool = False,
@@ -79,12 +73,16 @@ def train_model(
 
     extra_examples are (text, label) pairs, e.g. a duty officer's re-labels; a dismissal is
     passed as (text, "other"). They are appended after the file's examples and weighted x2.
+    input_path defaults to the shipped training set (get_paths().training_set).
     """
     from core.analysis.settings import get_paths
 
     examples: list[Example] = []
-    if include_default:
-        examples.extend(read_labelled(get_paths().training_set))
+    default_set = get_paths().training_set
+    if input_path is None:
+        input_path = str(default_set)
+    elif include_default:
+        examples.extend(read_labelled(default_set))
     examples.extend(read_labelled(input_path))
     corrections = [Example(text=t, label=str(lab)) for t, lab in (extra_examples or [])]
     examples.extend(corrections * 2)

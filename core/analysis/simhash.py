@@ -29,20 +29,32 @@ def _remember(token: str) -> int:
 
 def simhash(tokens: Iterable[str]) -> int:
     """The 64-bit SimHash of a token sequence (term-frequency weighted); 0 for no tokens."""
-    return simhash_counts(Counter(tokens))
+    return simhash_counts(Counter(t for t in tokens if len(t) > 1 or "\u4e00" <= t <= "\u9fff"))
+
+
+def simhash_tokens(tokens: list[str]) -> int:
+    """SimHash of content tokens (repeats weight by frequency); no filtering."""
+    if not tokens:
+        return 0
+    looked = list(map(_HASH_CACHE.get, tokens))
+    if None in looked:
+        looked = [h if h is not None else _remember(t) for t, h in zip(tokens, looked, strict=True)]
+    hashes = np.array(looked, dtype="<u8")
+    bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(tokens)
+    packed = np.packbits(votes > 0, bitorder="little")
+    return int.from_bytes(packed.tobytes(), "little") & _MASK64
 
 
 def simhash_counts(token_counts: Mapping[str, int]) -> int:
-    """SimHash from token → count (tokens of one non-CJK character are ignored)."""
-    counts = {
-        t: n for t, n in token_counts.items() if len(t) > 1 or "\u4e00" <= t <= "\u9fff"
-    }
+    """SimHash from token → count (callers pass content tokens: no stopwords/punctuation)."""
+    counts = token_counts
     if not counts:
         return 0
-    cache = _HASH_CACHE
-    hashes = np.array(
-        [cache[t] if t in cache else _remember(t) for t in counts], dtype="<u8"
-    )
+    looked = list(map(_HASH_CACHE.get, counts))
+    if None in looked:
+        looked = [h if h is not None else _remember(t) for t, h in zip(counts, looked, strict=True)]
+    hashes = np.array(looked, dtype="<u8")
     weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
     # bit i of each hash (little-endian byte order, lsb first within a byte)
     bits = np.unpackbits(hashes.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")

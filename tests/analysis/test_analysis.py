@@ -29,9 +29,7 @@ from core.analysis import (
 CN = timezone(timedelta(hours=8))
 WINTER = datetime(2024, 12, 20, 9, 0, tzinfo=CN)
 SUMMER = datetime(2024, 7, 10, 9, 0, tzinfo=CN)
-TAIDI = Path(
-    "/work/shared/realdata/datasets/taidi2020_C_zhihui_zhengwu/fujian2_sample495_labeled.clean.csv"
-)
+TAIDI = Path("/work/shared/realdata/datasets/taidi2020_C_zhihui_zhengwu/fujian2_sample495_labeled.clean.csv")
 
 
 def test_it_exposes_the_twelve_topic_codes_with_chinese_labels() -> None:
@@ -189,7 +187,9 @@ def test_it_raises_the_grade_as_engagement_climbs() -> None:
     grades = []
     for engagement in (50, 500, 5000, 50000, 500000):
         grade, score, reason = grade_event(
-            engagement=engagement, engagement_2h_ago=engagement // 5, **common  # type: ignore[arg-type]
+            engagement=engagement,
+            engagement_2h_ago=engagement // 5,
+            **common,  # type: ignore[arg-type]
         )
         assert order[grade] >= last_rank and score >= last_score
         last_rank, last_score = order[grade], score
@@ -290,12 +290,15 @@ def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: P
         with path.open("w", encoding="utf-8") as fh:
             for i in train:
                 r = rows[i]
-                fh.write(json.dumps({"title": r["title"], "text": r["text"], "topic": r["label"]}, ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps({"title": r["title"], "text": r["text"], "topic": r["label"]}, ensure_ascii=False) + "\n"
+                )
         model = tmp_path / f"fold{k}.joblib"
         train_model(input_path=str(path), model_path=str(model))
         inp = io.StringIO(
             "".join(
-                json.dumps({"id": int(i), "title": rows[i]["title"], "text": rows[i]["text"]}, ensure_ascii=False) + "\n"
+                json.dumps({"id": int(i), "title": rows[i]["title"], "text": rows[i]["text"]}, ensure_ascii=False)
+                + "\n"
                 for i in test
             )
         )
@@ -305,3 +308,93 @@ def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: P
             y_true.append(labels[i])
             y_pred.append(json.loads(line)["topics"][0])
     assert f1_score(y_true, y_pred, average="macro") >= 0.80
+
+
+def test_it_generalises_to_a_blind_set_written_after_the_training_set() -> None:
+    from sklearn.metrics import f1_score
+
+    path = Path(__file__).parent / "fixtures" / "blind_set.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    out = io.StringIO()
+    classify_lines(io.StringIO("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)), out)
+    got = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [g["id"] for g in got] == [r["id"] for r in rows]
+    topic_f1 = f1_score([r["topic"] for r in rows], [g["topics"][0] for g in got], average="macro")
+    sentiment_acc = sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows)
+    assert topic_f1 >= 0.85
+    assert sentiment_acc >= 0.85
+
+
+def test_it_reads_the_config_paths_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.analysis import Analyzer, clear_caches, get_paths
+
+    gaz = tmp_path / "gaz.yaml"
+    gaz.write_text(
+        "jurisdiction: 测试街道\nplaces:\n  - {name: 测试街道, level: subdistrict, aliases: [测试街]}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("YUQING_GAZETTEER_PATH", str(gaz))
+    clear_caches()
+    try:
+        assert get_paths().gazetteer == gaz
+        a = Analyzer(use_default_model=False).analyze("测试街的路灯坏了")
+        assert a.places == ["测试街道"] and a.relevant
+    finally:
+        monkeypatch.delenv("YUQING_GAZETTEER_PATH")
+        clear_caches()
+
+
+def test_it_does_not_claim_a_common_street_name_without_a_local_anchor() -> None:
+    assert not analyze("哈尔滨中央大街人太多了").relevant
+    local = analyze("抚顺中央大街的井盖丢了")
+    assert local.relevant and local.places == ["抚顺市", "中央大街"]
+
+
+def test_it_keeps_the_story_index_bounded_by_the_time_window() -> None:
+    index = StoryIndex(window=timedelta(hours=1))
+    t0 = datetime(2024, 1, 1, tzinfo=CN)
+    rng = random.Random(5)
+    for i in range(5000):
+        index.add(i, rng.getrandbits(64) | 1, t0 + timedelta(seconds=i))
+    assert len(index) <= 3601
+    probe = rng.getrandbits(64) | 1
+    index.add("x", probe, t0 + timedelta(seconds=5000))
+    assert index.query(probe, t0 + timedelta(seconds=5001)) == ["x"]
+
+
+def test_it_learns_a_duty_officers_dismissal_at_the_next_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.analysis.analyzer as analyzer_module
+    from core.analysis import get_analyzer, reset_analyzers
+    from core.analysis.model import forget_models
+
+    text = "站前广场新开的暖锅店生意火热，暖气十足，停车也方便"
+    model = tmp_path / "topic.joblib"
+    monkeypatch.setenv("YUQING_TOPIC_MODEL_PATH", str(model))
+    monkeypatch.setattr(analyzer_module, "RELOAD_CHECK_SECONDS", 0.0)
+    forget_models()
+    reset_analyzers()
+    try:
+        before = get_analyzer().analyze(text).topics[0]
+        dismissals = [(text, "other"), ("站前新开的火锅店暖气足停车方便，推荐", "other")]
+        metrics = train_model(model_path=str(model), extra_examples=dismissals)
+        assert metrics["corrections"] == 2 and model.exists()
+        after = get_analyzer().analyze(text).topics[0]
+        assert after == "other"
+        assert before in TOPIC_CODES
+    finally:
+        monkeypatch.undo()
+        forget_models()
+        reset_analyzers()
+
+
+def test_it_groups_differently_worded_posts_about_the_same_local_story() -> None:
+    index = StoryIndex()
+    t0 = datetime(2024, 12, 1, 8, 0, tzinfo=CN)
+    first = analyze("站前小区3号楼楼道电动车充电起火，浓烟滚滚，居民紧急疏散")
+    second = analyze("刚才站前小区三号楼着火了，是楼道里充电的电动车引起的，浓烟很大")
+    unrelated = analyze("站前小区门口的垃圾又没人清了，臭死了")
+    index.add("a", first, t0)
+    assert index.query(second, t0 + timedelta(minutes=20)) == ["a"]
+    assert index.query(unrelated, t0 + timedelta(minutes=30)) == []
