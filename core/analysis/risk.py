@@ -105,12 +105,16 @@ def risk_explanation(
         relevant=relevant,
         max_risk=max_risk,
     )
-    return _reason(f, mention_count, engagement, sensitive_terms)
+    return _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
 
 
-def _reason(f: RiskFactors, mention_count: int, engagement: int, sensitive_terms: list[str]) -> str:
+def _reason(f: RiskFactors, mention_count: int, engagement: int, engagement_2h_ago: int,
+            sensitive_terms: list[str]) -> str:
     parts: list[str] = []
-    if f.velocity >= 0.2:
+    if f.velocity >= 0.2 and engagement_2h_ago <= 0:
+        # Nothing two hours ago: a multiple of zero means nothing to a reader.
+        parts.append(f"2小时内新增转评赞{engagement}")
+    elif f.velocity >= 0.2:
         ratio = f.growth_ratio
         ratio_text = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.1f}".rstrip("0").rstrip(".")
         parts.append(f"转评量2小时内增长{ratio_text}倍")
@@ -169,7 +173,7 @@ def grade_event(
         if floor is not None and (grade is None or _rank(grade) > _rank(floor)):
             grade = floor
             score = max(score, dict(GRADE_THRESHOLDS)[floor])
-    return grade, round(score, 4), _reason(f, mention_count, engagement, sensitive_terms)
+    return grade, round(score, 4), _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
 
 
 def _rank(grade: str) -> int:
