@@ -17,13 +17,30 @@ def visible_unit(user: User) -> tuple[bool, int | None]:
     return user.role == Role.handler, user.unit_id
 
 
-def ticket_for(*, session: Session, user: User, ticket_id: int) -> Ticket:
-    """The ticket, or NotFound; Forbidden when a handler asks for another unit's ticket."""
+def ticket_for(*, session: Session, user: User, ticket_id: int, lead_only: bool = False) -> Ticket:
+    """The ticket, or NotFound; Forbidden when a handler asks for another unit's ticket.
+
+    A handler of an assisting unit (协办) may read it and add notes; changing its state or
+    recording responses is for the lead unit (`lead_only`).
+    """
     ticket = tickets.get(session=session, ticket_id=ticket_id)
     restricted, unit_id = visible_unit(user)
-    if restricted and (unit_id is None or ticket.unit_id != unit_id):
-        raise Forbidden("只能查看和办理本单位的工单")
-    return ticket
+    if not restricted:
+        return ticket
+    if unit_id is not None and ticket.unit_id == unit_id:
+        return ticket
+    assert ticket.id is not None
+    if (not lead_only and unit_id is not None
+            and unit_id in tickets.assisting_unit_ids(session=session, ticket_id=ticket.id)):
+        return ticket
+    raise Forbidden("只能查看和办理本单位的工单")
+
+
+def check_units(*, session: Session, unit_ids: list[int]) -> None:
+    """Reject units that do not exist."""
+    for unit_id in unit_ids:
+        if units.get(session=session, unit_id=unit_id) is None:
+            raise InvalidInput(f"责任单位不存在: {unit_id}")
 
 
 def check_assignment(*, session: Session, unit_id: int | None, handler_id: int | None) -> None:

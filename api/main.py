@@ -13,9 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from api.routers import (
     alerts,
     auth,
+    duty,
     events,
     health,
+    intake,
+    ledger,
     mentions,
+    notifications,
     reports,
     sources,
     tickets,
@@ -76,8 +80,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
-                   reports):
+                   reports, duty, notifications, ledger, intake):
         app.include_router(module.router)
+    app.include_router(ledger.audit_router)
     dashboards_web.mount(app)
     return app
 

@@ -250,26 +250,26 @@ def run_demo(*, host: str, port: int, serve: bool) -> int:
         else:
             print("登录用户 admin，密码为 YUQING_ADMIN_PASSWORD 的值")
         if settings.embedded_queue:
-            threading.Thread(target=_embedded_beat, args=(names,), name="embedded-beat", daemon=True).start()
+            threading.Thread(target=_embedded_beat, name="embedded-beat", daemon=True).start()
         import uvicorn
 
         uvicorn.run("api.main:app", host=host, port=port, log_level="warning")
     return 0
 
 
-def _embedded_beat(source_names: list[str]) -> None:
-    """Without Redis there is no beat process: sweep every minute and crawl on schedule."""
-    from crawlers.run import run_crawl_subprocess
-    from worker.tasks import sweep_outbox
+def _embedded_beat() -> None:
+    """Without Redis there is no beat process: run the sweeps and due crawls every minute."""
+    from worker.crawl_tasks import check_source_silence, crawl_due_sources
+    from worker.tasks import run_periodic_sweeps
 
-    interval = get_settings().crawl_interval_minutes * 60
-    last_crawl = time.monotonic()
+    rounds = 0
     while True:
         time.sleep(60)
+        rounds += 1
         try:
-            sweep_outbox()
-            if time.monotonic() - last_crawl >= interval:
-                run_crawl_subprocess(None)
-                last_crawl = time.monotonic()
+            run_periodic_sweeps()
+            crawl_due_sources()
+            if rounds % 10 == 0:
+                check_source_silence()
         except Exception as exc:  # keep serving; the next round tries again
             print(f"定时任务出错: {exc}")

@@ -38,9 +38,39 @@ class Settings(BaseSettings):
 
     # Operations.
     sweep_stale_minutes: int = 5
-    crawl_interval_minutes: int = 15
     crawl_user_agent: str = "yuqing/0.1 (+public-opinion monitor)"
     crawl_timeout_seconds: float = 20.0
+    # Several crawler processes share one scrapy-redis scheduler and dupefilter here (empty: none).
+    crawl_redis_url: str = ""
+
+    # The response loop (duty roster, clocks, escalation, notifications).
+    # How often beat runs the loop sweeps (alerts, ticket clocks, notification outbox).
+    loop_sweep_seconds: float = 60.0
+    # Per-grade clock overrides, e.g. {"III": {"response_hours": 36}}; defaults are 国办发〔2016〕61号.
+    grade_clocks: dict[str, dict[str, int | None]] = Field(default_factory=dict)
+    close_working_days: int = 5
+    close_max_working_days: int = 60
+    # Warn this long before a deadline; then escalate handler → unit head → 分管领导 → 主要领导
+    # at these minutes after it.
+    deadline_warn_minutes: int = 60
+    escalation_delays_minutes: list[int] = Field(default_factory=lambda: [0, 60, 120, 240])
+    # Grades whose tickets go to the principal leader (主要领导) at once.
+    principal_at_once_grades: list[str] = Field(default_factory=lambda: ["I"])
+    # An open alert: notify the person on duty at 0, re-notify, then escalate (minutes, audience).
+    alert_steps: list[tuple[int, str]] = Field(default_factory=lambda: [
+        (0, "duty"), (5, "duty"), (10, "duty"), (15, "duty_leader"), (30, "principal")])
+    # Notifications: per-robot limit (overflow goes into one digest), retries with backoff.
+    notify_rate_per_window: int = 20
+    notify_rate_window_seconds: float = 60.0
+    notify_max_attempts: int = 6
+    notify_backoff_seconds: float = 30.0
+    notify_timeout_seconds: float = 10.0
+    notify_stale_claim_minutes: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "yuqing@localhost"
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,11 +1,30 @@
 """Import every table so that metadata (Alembic, tests) sees them all."""
 
 from core.alerts.models import Alert
+from core.audit.models import AuditLog
+from core.duty.models import DutyShift, HandoverLog, StaffPost
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.notify.models import Notification, NotificationChannel
 from core.sources.models import Source
 from core.tickets.models import Response, Ticket, TicketTimeline
 from core.units.models import Unit
 from core.users.models import User
 
-__all__ = ["Alert", "Event", "Mention", "Response", "Source", "Ticket", "TicketTimeline", "Unit", "User"]
+__all__ = [
+    "Alert",
+    "AuditLog",
+    "DutyShift",
+    "Event",
+    "HandoverLog",
+    "Mention",
+    "Notification",
+    "NotificationChannel",
+    "Response",
+    "Source",
+    "StaffPost",
+    "Ticket",
+    "TicketTimeline",
+    "Unit",
+    "User",
+]

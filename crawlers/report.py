@@ -11,6 +11,10 @@ PENDING = "pending"  # not answered yet (crawl stopped early); health is left un
 OK = "ok"
 NOT_MODIFIED = "not_modified"  # HTTP 304: nothing new, still a success
 ERROR = "error"
+SKIPPED = "skipped"  # circuit breaker open: not fetched, health untouched
+
+
+_GRAVITY = {"error": 0, "blocked": 1, "captcha": 2, "login_expired": 3}
 
 
 @dataclass
@@ -25,6 +29,7 @@ class SourceReport:
     duplicate: int = 0
     rejected: int = 0  # invalid items (logged with the reason)
     store_failed: int = 0  # items the database refused for a non-data reason
+    pages_failed: int = 0  # secondary pages (articles, threads) that could not be fetched
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     health: str = "error"  # health to record on failure (error | login_expired | blocked ...)
@@ -32,8 +37,10 @@ class SourceReport:
     new_cursor: dict[str, Any] = field(default_factory=dict)
 
     def fail(self, reason: str, *, health: str = "error", http_status: int | None = None) -> None:
+        # The gravest cause wins: a login wall on one page matters more than a 500 on another.
+        if self.status != ERROR or _GRAVITY.get(health, 0) >= _GRAVITY.get(self.health, 0):
+            self.health = health
         self.status = ERROR
-        self.health = health
         self.http_status = http_status if http_status is not None else self.http_status
         self.errors.append(reason)
 

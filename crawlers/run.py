@@ -25,13 +25,21 @@ from scrapy.settings import Settings
 from core.db import session_scope
 from core.sources import service as source_service
 from crawlers.spiders.base import SourceSpider
+from crawlers.spiders.board import BoardSpider
 from crawlers.spiders.feed import FeedSpider
+from crawlers.spiders.forum import ForumSpider
+from crawlers.spiders.news import NewsSpider
+from crawlers.spiders.wechat import WechatSpider
+from crawlers.spiders.weibo import WeiboSpider
 
-# One spider per Source.kind; issue #4 adds weibo / wechat / forum / board here.
-SPIDERS_BY_KIND: dict[str, type[SourceSpider]] = {FeedSpider.source_kind: FeedSpider}
+# One spider per Source.kind.
+SPIDERS_BY_KIND: dict[str, type[SourceSpider]] = {
+    spider.source_kind: spider
+    for spider in (FeedSpider, WeiboSpider, WechatSpider, ForumSpider, BoardSpider, NewsSpider)
+}
 
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
-_COUNTERS = ("fetched", "filtered", "new", "duplicate", "rejected", "store_failed")
+_COUNTERS = ("fetched", "filtered", "new", "duplicate", "rejected", "store_failed", "pages_failed")
 
 
 class CrawlError(RuntimeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from core.config import get_settings
 
 _core = get_settings()
@@ -38,7 +40,14 @@ DOWNLOAD_SLOTS: dict[str, dict[str, float]] = {}
 # 418 is what some anti-bot gateways answer to a burst; it usually passes on a later try.
 RETRY_ENABLED = True
 RETRY_TIMES = 2
-RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 418]
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429, 418, 403]
+# Each retry waits base * 2^(n-1) seconds (±25%), or the server's Retry-After, at most MAX.
+YUQING_RETRY_BACKOFF_BASE = 2.0
+YUQING_RETRY_BACKOFF_MAX = 60.0
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.middlewares.CredentialsMiddleware": 410,
+    "crawlers.middlewares.BackoffMiddleware": 560,
+}
 
 COOKIES_ENABLED = False  # feeds need no session; login-based spiders enable it themselves
 TELNETCONSOLE_ENABLED = False  # no listening debug port on an office machine
@@ -48,5 +57,16 @@ ITEM_PIPELINES = {"crawlers.pipelines.StorePipeline": 300}
 YUQING_ON_STORED = "worker.dispatch.enqueue_mentions"
 
 LOG_LEVEL = "INFO"
+
+# Scale-out: crawler processes on several machines share one Redis scheduler queue and
+# dupefilter, so each page is fetched by one of them (see crawlers/README.md). Off unless a
+# Redis URL for crawling is configured.
+_crawl_redis = getattr(_core, "crawl_redis_url", "") or os.environ.get("YUQING_CRAWL_REDIS_URL", "")
+if _crawl_redis:
+    SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+    DUPEFILTER_CLASS = "crawlers.scaleout.RedisDupeFilter"
+    SCHEDULER_PERSIST = True  # one process finishing must not wipe the others' queue/filter
+    SCHEDULER_QUEUE_CLASS = "scrapy_redis.queue.PriorityQueue"
+    REDIS_URL = _crawl_redis
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -13,7 +13,7 @@ from core.config import get_settings
 
 
 def make_celery() -> Celery:
-    app = Celery("yuqing", include=["worker.tasks"])
+    app = Celery("yuqing", include=["worker.tasks", "worker.crawl_tasks"])
     configure(app)
     return app
 
@@ -37,10 +37,15 @@ def configure(app: Celery) -> None:
         enable_utc=True,
         beat_schedule={
             "sweep-outbox": {"task": "yuqing.sweep_outbox", "schedule": 60.0},
-            "crawl-due-sources": {
-                "task": "yuqing.crawl",
-                "schedule": float(settings.crawl_interval_minutes * 60),
-            },
+            # The response loop: alert steps, ticket clocks, then the notification outbox.
+            "sweep-alerts": {"task": "yuqing.sweep_alerts", "schedule": settings.loop_sweep_seconds},
+            "sweep-ticket-clocks": {"task": "yuqing.sweep_ticket_clocks",
+                                    "schedule": settings.loop_sweep_seconds},
+            "deliver-notifications": {"task": "yuqing.deliver_notifications",
+                                      "schedule": settings.loop_sweep_seconds},
+            # Each source has its own schedule; this only asks every minute which ones are due.
+            "crawl-due-sources": {"task": "yuqing.crawl_due_sources", "schedule": 60.0},
+            "check-source-silence": {"task": "yuqing.check_source_silence", "schedule": 600.0},
         },
     )
 

@@ -8,10 +8,13 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from core.alerts import service as alerts
 from core.config import get_settings
 from core.db import session_scope
 from core.mentions import service as mentions
+from core.notify import service as notify
 from core.processing import service as processing
+from core.tickets import escalation
 from worker.app import app
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,8 @@ def process_mention(self: Any, mention_id: int) -> dict[str, Any]:
     """Analyze, cluster, grade and alert one stored mention (idempotent)."""
     with session_scope() as session:
         result = processing.process_mention(session=session, mention_id=mention_id)
+    if result.alert_ids or result.ticket_id:
+        _kick_delivery()  # the new alert's first notice is in the outbox: send it now
     return {"mention_id": mention_id, "processed": result.processed, "event_id": result.event_id,
             "grade": result.grade, "alerts": result.alert_ids, "ticket_id": result.ticket_id}
 
@@ -48,3 +53,51 @@ def crawl(source_names: list[str] | None = None) -> dict[str, Any]:
     from crawlers.run import run_crawl_subprocess
 
     return run_crawl_subprocess(source_names)
+
+
+@app.task(name="yuqing.sweep_alerts", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def sweep_alerts() -> int:
+    """Re-notify and escalate alerts nobody signed for (each step once, however many beats)."""
+    with session_scope() as session:
+        fired = alerts.sweep(session=session)
+    if fired:
+        _kick_delivery()
+    return len(fired)
+
+
+@app.task(name="yuqing.sweep_ticket_clocks", autoretry_for=TRANSIENT, retry_backoff=True,
+          max_retries=3)
+def sweep_ticket_clocks() -> int:
+    """Warn before ticket deadlines and escalate after them (each step once)."""
+    with session_scope() as session:
+        fired = escalation.sweep(session=session)
+    if fired:
+        _kick_delivery()
+    return len(fired)
+
+
+@app.task(name="yuqing.deliver_notifications", autoretry_for=TRANSIENT, retry_backoff=True,
+          max_retries=5)
+def deliver_notifications() -> dict[str, int]:
+    """Send the due notifications: claimed once each, within each robot's rate limit."""
+    stats = notify.deliver_due()
+    return {"sent": stats.sent, "held": stats.held, "digests": stats.digests,
+            "failed": stats.failed, "retried": stats.retried}
+
+
+def run_periodic_sweeps() -> dict[str, Any]:
+    """Every periodic sweep once, in this process (embedded mode has no beat)."""
+    out: dict[str, Any] = {"outbox": sweep_outbox(), "alerts": sweep_alerts(),
+                           "ticket_clocks": sweep_ticket_clocks()}
+    out["notifications"] = deliver_notifications()
+    return out
+
+
+def _kick_delivery() -> None:
+    """Send notifications soon; if the broker is down, the scheduled delivery sends them."""
+    if get_settings().embedded_queue:
+        return  # embedded: run_periodic_sweeps (or the caller) delivers; never block a request on HTTP
+    try:
+        deliver_notifications.delay()
+    except Exception:
+        log.exception("could not enqueue notification delivery; the next sweep sends them")

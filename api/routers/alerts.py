@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -8,6 +8,8 @@ from api.deps import Dispatcher, SessionDep
 from api.schemas import AlertDismiss
 from core.alerts import service as alerts
 from core.alerts.models import Alert, AlertPublic
+from core.audit.models import AuditLogPublic
+from core.errors import NotFound
 
 router = APIRouter(prefix="/api/alerts", tags=["预警"])
 
@@ -20,9 +22,24 @@ def list_alerts(session: SessionDep, _: Dispatcher,
     return alerts.get_all(session=session, status=status, limit=limit)
 
 
+@router.get("/{alert_id}", response_model=AlertPublic)
+def get_alert(session: SessionDep, _: Dispatcher, alert_id: int) -> Alert:
+    """单条预警（含通知步骤）。"""
+    alert = alerts.get(session=session, alert_id=alert_id)
+    if alert is None:
+        raise NotFound(f"预警不存在: {alert_id}")
+    return alert
+
+
+@router.get("/{alert_id}/timeline", response_model=list[AuditLogPublic])
+def alert_timeline(session: SessionDep, _: Dispatcher, alert_id: int) -> list[Any]:
+    """预警的处理记录：生成、通知、再次提醒、升级、签收或驳回。"""
+    return alerts.timeline(session=session, alert_id=alert_id)
+
+
 @router.post("/{alert_id}/acknowledge", response_model=AlertPublic)
 def acknowledge(session: SessionDep, user: Dispatcher, alert_id: int) -> Alert:
-    """签收预警。"""
+    """签收预警（签收后不再提醒和升级）。"""
     return alerts.acknowledge(session=session, alert_id=alert_id, user_id=user.id)
 
 

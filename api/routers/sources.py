@@ -1,12 +1,23 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api.deps import Admin, Dispatcher, SessionDep
+from core.errors import NotFound
+from core.sources import opml
 from core.sources import service as sources
-from core.sources.models import Source, SourceCreate, SourcePublic
+from core.sources.models import Source, SourceCreate, SourceCredentials, SourcePublic, SourceUpdate
 
 router = APIRouter(prefix="/api/sources", tags=["监测源"])
+
+
+def _get(session: SessionDep, source_id: int) -> Source:
+    source = sources.get(session=session, source_id=source_id)
+    if source is None:
+        raise NotFound(f"监测源不存在: {source_id}")
+    return source
 
 
 @router.get("", response_model=list[SourcePublic])
@@ -19,3 +30,38 @@ def list_sources(session: SessionDep, _: Dispatcher) -> list[Source]:
 def create_source(session: SessionDep, _: Admin, source_in: SourceCreate) -> Source:
     """新建监测源（仅管理员）；重名返回 409。"""
     return sources.create(session=session, source_in=source_in)
+
+
+@router.get("/{source_id}", response_model=SourcePublic)
+def get_source(session: SessionDep, _: Dispatcher, source_id: int) -> Source:
+    """单个监测源（不含凭据）。"""
+    return _get(session, source_id)
+
+
+@router.patch("/{source_id}", response_model=SourcePublic)
+def update_source(session: SessionDep, _: Admin, source_id: int, source_in: SourceUpdate) -> Source:
+    """修改地址、参数、关键词、采集周期、启停（仅管理员）。"""
+    return sources.update(session=session, source=_get(session, source_id), source_in=source_in)
+
+
+@router.put("/{source_id}/credentials", response_model=SourcePublic)
+def set_credentials(session: SessionDep, _: Admin, source_id: int, credentials: SourceCredentials) -> Source:
+    """设置 Cookie/令牌（仅管理员）。凭据只写不读：任何接口都不会返回它。"""
+    return sources.set_credentials(session=session, source=_get(session, source_id), credentials=credentials)
+
+
+@router.delete("/{source_id}/credentials", response_model=SourcePublic)
+def clear_credentials(session: SessionDep, _: Admin, source_id: int) -> Source:
+    """清除凭据（仅管理员）。"""
+    return sources.set_credentials(session=session, source=_get(session, source_id), credentials=None)
+
+
+@router.post("/import-opml")
+async def import_opml(session: SessionDep, _: Admin, file: Annotated[UploadFile, File()],
+                      kind: Annotated[str, Form()] = "wechat",
+                      schedule_minutes: Annotated[int, Form(ge=1)] = 60) -> dict[str, list[str]]:
+    """从 RSSHub / wechat2rss / we-mp-rss 导出的 OPML 批量新建监测源（仅管理员）。"""
+    result = opml.import_feeds(session=session, content=await file.read(2 * 1024 * 1024), kind=kind,
+                               channel="wechat" if kind == "wechat" else "news",
+                               schedule_minutes=schedule_minutes)
+    return {"created": result.created, "existing": result.existing, "rejected": result.rejected}

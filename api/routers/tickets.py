@@ -1,50 +1,113 @@
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
 
-from api.access import check_assignment, ticket_for, visible_unit
+from api.access import check_assignment, check_units, ticket_for, visible_unit
 from api.deps import CurrentUser, Dispatcher, Leader, SessionDep
-from api.schemas import (
-    TicketAssign,
-    TicketDetail,
-    TicketNotes,
-    TicketOpen,
-    TicketSignOff,
-    TicketTransition,
-)
+from api.schemas import TicketNotes, TicketOpen, TicketTransition
+from core.errors import Forbidden
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
 from core.tickets.models import (
     ResponseCreate,
     ResponsePublic,
     Ticket,
+    TicketClockPausePublic,
     TicketPublic,
     TicketTimelinePublic,
 )
+from core.users.models import Role
 
 router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
 
-@router.get("", response_model=list[TicketPublic])
+class TicketAssignIn(BaseModel):
+    unit_id: int  # 牵头单位 (lead)
+    handler_id: int | None = None
+    assisting_unit_ids: list[int] | None = None  # 协办单位; omitted: unchanged
+    note: str = Field(default="", max_length=2000)
+
+
+class TicketUnitsIn(BaseModel):
+    assisting_unit_ids: list[int]
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class NoteIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+class ExtendIn(BaseModel):
+    working_days: int = Field(ge=1, le=60)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReviewIn(BaseModel):
+    confidentiality_ok: bool  # 保密审查 passed
+    note: str = Field(default="", max_length=2000)
+
+
+class SignOffIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+    # The leader attests the 保密审查 when nobody reviewed the draft before.
+    confidentiality_checked: bool = True
+
+
+class Deadline(BaseModel):
+    clock: str
+    label: str
+    due_at: datetime
+    met_at: datetime | None
+    met: bool | None
+    status: str
+
+
+class TicketView(TicketPublic):
+    assisting_unit_ids: list[int] = []
+    deadlines: list[Deadline] = []
+
+
+class TicketDetailView(TicketView):
+    timeline: list[TicketTimelinePublic]
+    responses: list[ResponsePublic]
+    pauses: list[TicketClockPausePublic]
+
+
+def view(session: SessionDep, ticket: Ticket) -> TicketView:
+    """A ticket with its assisting units and deadlines, as every endpoint returns it."""
+    assert ticket.id is not None
+    return TicketView.model_validate({
+        **TicketPublic.model_validate(ticket).model_dump(),
+        "assisting_unit_ids": tickets.assisting_unit_ids(session=session, ticket_id=ticket.id),
+        "deadlines": tickets.deadlines(session=session, ticket=ticket),
+    })
+
+
+@router.get("", response_model=list[TicketView])
 def list_tickets(session: SessionDep, user: CurrentUser, state: str | None = None,
                  unit_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[Ticket]:
-    """工单台账（最新在前）；承办人只能看到本单位的工单。"""
+                 offset: Annotated[int, Query(ge=0)] = 0) -> list[TicketView]:
+    """工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。"""
     restricted, own_unit = visible_unit(user)
     if restricted:
         if own_unit is None or (unit_id is not None and unit_id != own_unit):
             return []
         unit_id = own_unit
-    return tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit,
-                           offset=offset)
+    found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset)
+    return [view(session, t) for t in found]
 
 
-@router.post("", response_model=TicketPublic, status_code=status.HTTP_201_CREATED,
+@router.post("", response_model=TicketView, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "该事件已有工单，返回已有工单"}})
 def open_ticket(session: SessionDep, user: Dispatcher, body: TicketOpen,
-                response: Response) -> Ticket:
+                response: Response) -> TicketView:
     """由舆情事件开单（每个事件一张工单）；指定单位时同时交办。"""
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
     ticket, created = tickets.open_from_event(
@@ -52,46 +115,129 @@ def open_ticket(session: SessionDep, user: Dispatcher, body: TicketOpen,
         handler_id=body.handler_id, note=body.note)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return ticket
+    return view(session, ticket)
 
 
-@router.get("/{ticket_id}", response_model=TicketDetail)
-def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> TicketDetail:
-    """单张工单，含处置时间线和回应记录。"""
+@router.get("/false-alarms", response_model=list[dict[str, str]])
+def false_alarms(session: SessionDep, _: Dispatcher) -> list[dict[str, str]]:
+    """误报工单的原帖，作为分类器训练样本（topic=other）。"""
+    return tickets.false_alarm_samples(session=session)
+
+
+@router.get("/{ticket_id}", response_model=TicketDetailView)
+def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> TicketDetailView:
+    """单张工单，含时限、处置时间线、计时暂停和回应记录。"""
     ticket = ticket_for(session=session, user=user, ticket_id=ticket_id)
-    return TicketDetail.model_validate({
-        **TicketPublic.model_validate(ticket).model_dump(),
+    return TicketDetailView.model_validate({
+        **view(session, ticket).model_dump(),
         "timeline": [TicketTimelinePublic.model_validate(t)
                      for t in tickets.timeline(session=session, ticket_id=ticket_id)],
         "responses": [ResponsePublic.model_validate(r)
                       for r in tickets.responses(session=session, ticket_id=ticket_id)],
+        "pauses": [TicketClockPausePublic.model_validate(p)
+                   for p in tickets.pauses(session=session, ticket_id=ticket_id)],
     })
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketPublic)
-def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAssign) -> Ticket:
-    """交办（或改派）给责任单位和承办人。"""
-    check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
-    return tickets.assign(session=session, ticket_id=ticket_id, actor_id=user.id,
-                          unit_id=body.unit_id, handler_id=body.handler_id, note=body.note)
-
-
-@router.post("/{ticket_id}/transition", response_model=TicketPublic)
-def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
-               body: TicketTransition) -> Ticket:
-    """变更工单状态；不允许的流转返回 409。"""
+@router.get("/{ticket_id}/timeline", response_model=list[TicketTimelinePublic])
+def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[Any]:
+    """处置时间线（每次变更、提醒和督办）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
-    return tickets.transition(session=session, ticket_id=ticket_id, to_state=body.to_state,
-                              actor_id=user.id, note=body.note)
+    return list(tickets.timeline(session=session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/sign-off", response_model=TicketPublic)
+@router.post("/{ticket_id}/assign", response_model=TicketView)
+def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAssignIn) -> TicketView:
+    """交办（或改派）给牵头单位和承办人，可同时指定协办单位。"""
+    check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
+    check_units(session=session, unit_ids=body.assisting_unit_ids or [])
+    ticket = tickets.assign(session=session, ticket_id=ticket_id, actor_id=user.id, unit_id=body.unit_id,
+                            handler_id=body.handler_id, note=body.note,
+                            assisting_unit_ids=body.assisting_unit_ids)
+    return view(session, ticket)
+
+
+@router.put("/{ticket_id}/units", response_model=TicketView)
+def set_units(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketUnitsIn) -> TicketView:
+    """设置协办单位。"""
+    check_units(session=session, unit_ids=body.assisting_unit_ids)
+    tickets.set_assisting_units(session=session, ticket_id=ticket_id, unit_ids=body.assisting_unit_ids,
+                                actor_id=user.id)
+    return view(session, tickets.get(session=session, ticket_id=ticket_id))
+
+
+@router.post("/{ticket_id}/transition", response_model=TicketView)
+def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
+               body: TicketTransition) -> TicketView:
+    """变更工单状态；不允许的流转返回 409。"""
+    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    if user.role == Role.handler and body.to_state in {"assigned", "dismissed", "triage"}:
+        raise Forbidden("承办人不能交办、标记误报或退回研判")
+    ticket = tickets.transition(session=session, ticket_id=ticket_id, to_state=body.to_state,
+                                actor_id=user.id, note=body.note)
+    return view(session, ticket)
+
+
+@router.post("/{ticket_id}/dismiss", response_model=TicketView)
+def dismiss(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+    """标记误报（须填写原因，原帖进入分类器训练样本）。"""
+    return view(session, tickets.dismiss(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                         reason=body.reason))
+
+
+@router.post("/{ticket_id}/reopen", response_model=TicketView)
+def reopen(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+    """重新打开已办结或误报的工单。"""
+    return view(session, tickets.reopen(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                        note=body.reason))
+
+
+@router.post("/{ticket_id}/pause", response_model=TicketView)
+def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
+    """暂停计时（如待上级部门答复），暂停时间不计入时限。"""
+    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    return view(session, tickets.pause(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                       reason=body.reason))
+
+
+@router.post("/{ticket_id}/resume", response_model=TicketView)
+def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn | None = None) -> TicketView:
+    """恢复计时，各时限顺延暂停时长。"""
+    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    return view(session, tickets.resume(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                        note=body.note if body else ""))
+
+
+@router.post("/{ticket_id}/extend", response_model=TicketView)
+def extend(session: SessionDep, user: Leader, ticket_id: int, body: ExtendIn) -> TicketView:
+    """延长办结时限（工作日，须领导批准）。"""
+    return view(session, tickets.extend(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                        working_days=body.working_days, reason=body.reason))
+
+
+@router.post("/{ticket_id}/review", response_model=TicketView)
+def review(session: SessionDep, user: Leader, ticket_id: int, body: ReviewIn) -> TicketView:
+    """审核回应稿（含保密审查）；未通过则退回处置中。"""
+    assert user.id is not None
+    return view(session, tickets.review(session=session, ticket_id=ticket_id, reviewer_id=user.id,
+                                        confidentiality_ok=body.confidentiality_ok, note=body.note))
+
+
+@router.post("/{ticket_id}/sign-off", response_model=TicketView)
 def sign_off(session: SessionDep, user: Leader, ticket_id: int,
-             body: TicketSignOff | None = None) -> Ticket:
+             body: SignOffIn | None = None) -> TicketView:
     """领导审核签发（I、II 级舆情回应前必须）。"""
     assert user.id is not None
-    return tickets.sign_off(session=session, ticket_id=ticket_id, leader_id=user.id,
-                            note=body.note if body else "")
+    body = body or SignOffIn()
+    return view(session, tickets.sign_off(session=session, ticket_id=ticket_id, leader_id=user.id,
+                                          note=body.note, confidentiality_checked=body.confidentiality_checked))
+
+
+@router.get("/{ticket_id}/responses", response_model=list[ResponsePublic])
+def list_responses(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[TicketResponse]:
+    """工单的全部公开回应。"""
+    ticket_for(session=session, user=user, ticket_id=ticket_id)
+    return tickets.responses(session=session, ticket_id=ticket_id)
 
 
 @router.post("/{ticket_id}/responses", response_model=ResponsePublic,
@@ -99,15 +245,15 @@ def sign_off(session: SessionDep, user: Leader, ticket_id: int,
 def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
                     body: ResponseCreate) -> TicketResponse:
     """记录一次公开回应（回应或政策解读）；工单转为已回应。"""
-    ticket_for(session=session, user=user, ticket_id=ticket_id)
+    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return tickets.record_response(session=session, ticket_id=ticket_id, response_in=body,
                                    actor_id=user.id)
 
 
-@router.patch("/{ticket_id}/notes", response_model=TicketPublic)
+@router.patch("/{ticket_id}/notes", response_model=TicketView)
 def update_notes(session: SessionDep, user: CurrentUser, ticket_id: int,
-                 body: TicketNotes) -> Ticket:
-    """填写线上情况 / 线下情况。"""
+                 body: TicketNotes) -> TicketView:
+    """填写线上情况 / 线下情况（协办单位也可填写）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
-    return tickets.update_notes(session=session, ticket_id=ticket_id, actor_id=user.id,
-                                online_note=body.online_note, offline_note=body.offline_note)
+    return view(session, tickets.update_notes(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                              online_note=body.online_note, offline_note=body.offline_note))

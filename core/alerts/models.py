@@ -29,6 +29,9 @@ class Alert(AlertBase, table=True):
     acknowledged_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     dismiss_reason: str = Field(default="", max_length=500)
     notified_at: datetime | None = time_field()
+    # How many steps of settings.alert_steps have fired (notify, re-notify, escalate).
+    notify_step: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_notified_at: datetime | None = time_field()
 
 
 class AlertPublic(AlertBase):
@@ -39,3 +42,6 @@ class AlertPublic(AlertBase):
     acknowledged_at: datetime | None
     acknowledged_by_id: int | None
     dismiss_reason: str
+    notified_at: datetime | None = None
+    notify_step: int = 0
+    last_notified_at: datetime | None = None

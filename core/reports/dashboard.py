@@ -77,6 +77,22 @@ class OpenAlert(BaseModel):
     event_topic_label: str
 
 
+class SourceHealth(BaseModel):
+    id: int
+    name: str
+    kind: str
+    channel: str
+    enabled: bool
+    health: str
+    health_label: str
+    health_since: datetime | None
+    last_success_at: datetime | None
+    last_item_at: datetime | None
+    last_error: str
+    consecutive_failures: int
+    circuit_open_until: datetime | None
+
+
 class DashboardSummary(BaseModel):
     generated_at: datetime
     days: int
@@ -87,6 +103,7 @@ class DashboardSummary(BaseModel):
     topics: list[TopicCount]
     trend: list[TrendPoint]
     open_alerts: list[OpenAlert]
+    sources: list[SourceHealth] = []  # troubled ones first
 
 
 def local_day_start(day: date) -> datetime:
@@ -123,7 +140,21 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None) ->
         topics=_topics(session, window_start),
         trend=_trend(session, first_day, today),
         open_alerts=_open_alerts(session),
+        sources=_sources(session),
     )
+
+
+def _sources(session: Session) -> list[SourceHealth]:
+    """Every source with its health; those needing attention first, then by name."""
+    out = []
+    for s in session.exec(select(Source)).all():
+        assert s.id is not None
+        out.append(SourceHealth(
+            id=s.id, name=s.name, kind=s.kind, channel=s.channel, enabled=s.enabled, health=s.health,
+            health_label=SOURCE_HEALTH_LABELS.get(s.health, s.health), health_since=s.health_since,
+            last_success_at=s.last_success_at, last_item_at=s.last_item_at, last_error=s.last_error,
+            consecutive_failures=s.consecutive_failures, circuit_open_until=s.circuit_open_until))
+    return sorted(out, key=lambda h: (not h.enabled, h.health in ("ok", "unknown"), h.name))
 
 
 def _count(session: Session, stmt: Any) -> int:

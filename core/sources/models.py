@@ -42,6 +42,32 @@ class Source(SourceBase, table=True):
     credentials: dict[str, Any] = json_dict_field()
 
 
+    @property
+    def has_credentials(self) -> bool:
+        """Whether cookies/tokens are set (what the API may say about secrets)."""
+        return bool(self.credentials)
+
+
+class SourceUpdate(SQLModel):
+    """Fields an admin may change; omitted fields stay as they are."""
+
+    url: str | None = Field(default=None, max_length=1000)
+    channel: str | None = Field(default=None, max_length=20)
+    params: dict[str, Any] | None = None
+    keywords: list[str] | None = None
+    schedule_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    enabled: bool | None = None
+    expected_gap_minutes: int | None = Field(default=None, ge=1)
+
+
+class SourceCredentials(SQLModel):
+    """Login material for a source: a Cookie header and/or extra headers (tokens)."""
+
+    cookie: str = Field(default="", max_length=8000)  # "SUB=...; SUBP=..." as the browser sends it
+    cookies: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)  # e.g. {"Authorization": "Bearer ..."}
+
+
 class SourcePublic(SourceBase):
     id: int
     health: str
@@ -51,3 +77,6 @@ class SourcePublic(SourceBase):
     consecutive_failures: int
     health_since: datetime | None
     last_item_at: datetime | None
+    circuit_open_until: datetime | None = None
+    expected_gap_minutes: int | None = None
+    has_credentials: bool = False  # the credentials themselves are never returned

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlmodel import Session, col, select
 
-from core.errors import Conflict
-from core.sources.models import Source, SourceCreate
-from core.timeutil import utcnow
+from core.alerts.models import Alert
+from core.errors import Conflict, InvalidInput
+from core.sources import health as source_health
+from core.sources.models import Source, SourceCreate, SourceCredentials, SourceUpdate
+
+KINDS = ("feed", "weibo", "wechat", "forum", "board", "news")
 
 
 def get(*, session: Session, source_id: int) -> Source | None:
@@ -33,7 +39,11 @@ def create(*, session: Session, source_in: SourceCreate) -> Source:
     """Create a source with a new name."""
     if get_by_name(session=session, name=source_in.name):
         raise Conflict(f"监测源已存在: {source_in.name}")
+    if source_in.kind not in KINDS:
+        raise InvalidInput(f"不支持的监测源类型：{source_in.kind}（可选 {'、'.join(KINDS)}）")
     source = Source.model_validate(source_in)
+    if source.channel == "news" and source.kind in ("weibo", "wechat", "forum", "board"):
+        source.channel = source.kind  # the field's default is news; these kinds say otherwise
     session.add(source)
     session.flush()
     return source
@@ -49,26 +59,39 @@ def get_or_create(*, session: Session, source_in: SourceCreate) -> Source:
     return source
 
 
-def record_success(*, session: Session, source: Source, new_items: int) -> None:
+def update(*, session: Session, source: Source, source_in: SourceUpdate) -> Source:
+    """Change the given fields; a changed URL or params starts incremental fetching afresh."""
+    data = source_in.model_dump(exclude_unset=True)
+    if ("url" in data and data["url"] != source.url) or ("params" in data and data["params"] != source.params):
+        source.cursor = {}
+    for key, value in data.items():
+        if value is not None:
+            setattr(source, key, value)
+    if data.get("enabled"):
+        source.circuit_open_until = None  # an admin re-enabling a source wants it tried
+    session.add(source)
+    return source
+
+
+def set_credentials(*, session: Session, source: Source, credentials: SourceCredentials | None) -> Source:
+    """Store (or clear) a source's cookies/tokens; the breaker closes so the next crawl tries them."""
+    data: dict[str, Any] = {}
+    if credentials is not None:
+        data = {k: v for k, v in credentials.model_dump().items() if v}
+    source.credentials = data
+    source.circuit_open_until = None
+    session.add(source)
+    return source
+
+
+def record_success(*, session: Session, source: Source, new_items: int,
+                   now: datetime | None = None) -> None:
     """Mark a fetch that worked; keep the time of the last new item for silence detection."""
-    now = utcnow()
-    source.last_fetch_at = source.last_success_at = now
-    if new_items:
-        source.last_item_at = now
-    if source.health != "ok":
-        source.health_since = now
-    source.health = "ok"
-    source.last_error = ""
-    source.consecutive_failures = 0
-    session.add(source)
+    source_health.record_success(session=session, source=source, new_items=new_items, now=now)
 
 
-def record_failure(*, session: Session, source: Source, health: str, error: str) -> None:
+def record_failure(*, session: Session, source: Source, health: str, error: str,
+                   now: datetime | None = None) -> Alert | None:
     """Mark a failed fetch with what happened (error, login_expired, blocked ...)."""
-    source.last_fetch_at = utcnow()
-    if source.health != health:
-        source.health_since = source.last_fetch_at
-    source.health = health
-    source.last_error = error[:1000]
-    source.consecutive_failures += 1
-    session.add(source)
+    return source_health.record_failure(session=session, source=source, health=health, error=error,
+                                        now=now)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from core.models_base import created_at_field, time_field
+from core.models_base import created_at_field, json_dict_field, time_field
 
 
 class TicketState(StrEnum):
@@ -59,6 +60,20 @@ class Ticket(TicketBase, table=True):
     # Leader sign-off (签发) for grades I-II, required before a response is published.
     signed_off_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     signed_off_at: datetime | None = time_field()
+    # 审核 with its confidentiality check (保密审查), before the sign-off.
+    reviewed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    reviewed_at: datetime | None = time_field()
+    confidentiality_checked: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    press_due_at: datetime | None = time_field()  # 新闻发布会 (grades I-II)
+    # Clocks: closing counts `close_working_days` from `close_started_at` (reset on reopen);
+    # time spent paused (waiting on a higher authority) is added back on resume.
+    close_working_days: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    close_started_at: datetime | None = time_field()
+    paused_at: datetime | None = time_field()
+    pause_reason: str = Field(default="", max_length=500)
+    paused_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    paused_working_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    reopened_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class TicketCreate(SQLModel):
@@ -86,8 +101,18 @@ class TicketPublic(TicketBase):
     close_due_at: datetime | None
     online_note: str
     offline_note: str
+    dismiss_reason: str = ""
     signed_off_by_id: int | None
     signed_off_at: datetime | None
+    reviewed_by_id: int | None = None
+    reviewed_at: datetime | None = None
+    confidentiality_checked: bool = False
+    press_due_at: datetime | None = None
+    close_working_days: int = 5
+    paused_at: datetime | None = None
+    pause_reason: str = ""
+    paused_seconds: int = 0
+    reopened_count: int = 0
 
 
 class TicketTimeline(SQLModel, table=True):
@@ -102,6 +127,8 @@ class TicketTimeline(SQLModel, table=True):
     from_state: str = Field(default="", max_length=20)
     to_state: str = Field(default="", max_length=20)
     note: str = Field(default="", max_length=2000)
+    # Field-level before/after of the change: {"unit_id": [3, 5], ...}.
+    changes: dict[str, Any] = json_dict_field()
 
 
 class TicketTimelinePublic(SQLModel):
@@ -113,6 +140,56 @@ class TicketTimelinePublic(SQLModel):
     from_state: str
     to_state: str
     note: str
+    changes: dict[str, Any] = {}
+
+
+class TicketUnit(SQLModel, table=True):
+    """The units on a ticket besides the lead (`Ticket.unit_id`): 协办单位."""
+
+    __tablename__ = "ticket_unit"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "unit_id", name="uq_ticket_unit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(default="assist", max_length=20)
+    created_at: datetime = created_at_field()
+    removed_at: datetime | None = time_field()  # never deleted
+
+
+class TicketClockPause(SQLModel, table=True):
+    """A stretch of time the clocks stood still (waiting on a higher authority)."""
+
+    __tablename__ = "ticket_clock_pause"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    started_at: datetime = time_field(nullable=False)
+    ended_at: datetime | None = time_field()
+    reason: str = Field(default="", max_length=500)
+    started_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    ended_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class TicketClockPausePublic(SQLModel):
+    id: int
+    ticket_id: int
+    started_at: datetime
+    ended_at: datetime | None
+    reason: str
+
+
+class TicketEscalation(SQLModel, table=True):
+    """One reminder or escalation step that fired; the unique key makes it fire once."""
+
+    __tablename__ = "ticket_escalation"
+    __table_args__ = (sa.UniqueConstraint("key", name="uq_ticket_escalation_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    clock: str = Field(max_length=20)  # first_info | response | press | close
+    step: int  # 0 = warning before the deadline, 1.. = escalation levels after it
+    audience: str = Field(max_length=20)
+    due_at: datetime = time_field(nullable=False)
+    at: datetime = created_at_field()
 
 
 class ResponseKind(StrEnum):
@@ -130,6 +207,10 @@ RESPONSE_CHANNELS: dict[str, str] = {
     "policy_doc": "政策解读稿",
     "phone_callback": "电话回访",
 }
+
+
+RESPONSE_KIND_LABELS = {"response": "回应", "interpretation": "政策解读"}
+PRESS_CHANNELS = {"press_conference", "briefing"}
 
 
 class ResponseCreate(SQLModel):

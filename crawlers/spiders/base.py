@@ -1,8 +1,9 @@
 """Base for spiders that crawl monitoring sources (core Source rows) of one kind.
 
-Subclasses (feed now; weibo, wechat, forum, board later) only build requests for a source
-and turn responses into MentionItems; loading sources, translating download failures into
-reasons and recording source health once the crawl is over live here.
+Subclasses (feed, weibo, wechat, forum, board, news) only build requests for a source and turn
+responses into MentionItems; loading sources (and their credentials, kept off the requests),
+the circuit breaker, base-URL overrides, translating download failures and login/captcha
+walls into reasons, and recording source health once the crawl is over live here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import scrapy
 from scrapy.exceptions import (
@@ -19,7 +21,9 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
     ResponseDataLossError,
 )
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from sqlmodel import col, select
 from twisted.internet.error import (
     ConnectionRefusedError,
     DNSLookupError,
@@ -30,9 +34,14 @@ from twisted.python.failure import Failure
 
 import core.models  # noqa: F401  (every table, so foreign keys such as mention.event_id resolve)
 from core.db import session_scope
+from core.mentions.models import Mention
+from core.mentions.service import url_fingerprint
+from core.sources import health as source_health
 from core.sources import service as source_service
 from core.sources.models import Source
-from crawlers.report import ERROR, PENDING, CrawlReport, SourceReport
+from core.timeutil import to_local
+from crawlers.report import ERROR, PENDING, SKIPPED, CrawlReport, SourceReport
+from crawlers.textutil import classify_block, decode_html
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +80,11 @@ class SourceSpider(scrapy.Spider):
         names = sources.split(",") if isinstance(sources, str) else sources
         self.source_names = [n.strip() for n in names if n.strip()] if names is not None else None
         self.report = CrawlReport()
+        # Secrets stay here, by source id; CredentialsMiddleware adds them as requests leave.
+        self._credentials: dict[int, dict[str, Any]] = {}
+
+    def credentials_for(self, source_id: int) -> dict[str, Any]:
+        return self._credentials.get(source_id, {})
 
     # ----- to implement -------------------------------------------------------------------
     def requests_for(self, source: SourceRef) -> Iterable[scrapy.Request]:
@@ -94,10 +108,88 @@ class SourceSpider(scrapy.Spider):
                             f"监测源类型为 {row.kind}，不由 {self.name} 爬虫抓取")
                     else:
                         rows.append(row)
-            refs = [SourceRef.from_source(row) for row in rows]
+            refs = []
+            for row in rows:
+                # The breaker holds back scheduled crawls; a source named explicitly is fetched.
+                if self.source_names is None and source_health.circuit_open(row):
+                    until = to_local(row.circuit_open_until).strftime("%m-%d %H:%M")  # type: ignore[arg-type]
+                    rep = self.report.add(row.name, row.id)
+                    rep.status = SKIPPED
+                    rep.warnings.append(f"连续失败已熔断，{until} 前暂停抓取")
+                    continue
+                ref = SourceRef.from_source(row)
+                if row.credentials:
+                    self._credentials[ref.id] = dict(row.credentials)
+                refs.append(ref)
         for ref in refs:
             self.report.add(ref.name, ref.id)
         return refs
+
+    # ----- helpers for subclasses -----------------------------------------------------------
+    @staticmethod
+    def fetch_url(source: SourceRef, url: str, key: str = "base_url") -> str:
+        """Where to fetch ``url``: on ``params[key]`` (a mirror, an RSSHub instance, a test
+        server) when set, keeping path and query; the stored URL stays the original."""
+        base = str(source.params.get(key) or "").strip()
+        if not base:
+            return url
+        b, u = urlsplit(base), urlsplit(url)
+        prefix = b.path.rstrip("/")
+        path = u.path if not prefix or u.path.startswith(prefix + "/") else prefix + u.path
+        return urlunsplit((b.scheme, b.netloc, path, u.query, ""))
+
+    @staticmethod
+    def int_param(source: SourceRef, key: str, default: int) -> int:
+        try:
+            return int(source.params.get(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    @staticmethod
+    def decode(response: Response) -> str:
+        """The body as text, whatever charset the server claims (see decode_html)."""
+        charset = None
+        content_type = response.headers.get("Content-Type")
+        if content_type:
+            ct = content_type.decode("latin-1")
+            if "charset=" in ct.lower():
+                charset = ct.lower().split("charset=")[-1].split(";")[0].strip(" \"'")
+        text, _ = decode_html(response.body, charset)
+        return text
+
+    def wall(self, response: Response, text: str = "") -> tuple[str, str] | None:
+        """(health, reason) if the response is a login/captcha wall (also after redirects)."""
+        urls = [*response.request.meta.get("redirect_urls", []), response.url] if response.request else [response.url]
+        for url in reversed(urls):
+            found = classify_block(url)
+            if found:
+                return found
+        return classify_block(response.url, text)
+
+    def already_stored(self, source: SourceRef, urls: Iterable[str]) -> set[str]:
+        """Those of ``urls`` already stored (by canonical-URL fingerprint): not fetched again."""
+        by_fp = {fp: u for u in urls if (fp := url_fingerprint(u))}
+        if not by_fp:
+            return set()
+        with session_scope() as session:
+            found = session.exec(select(Mention.url_fingerprint)
+                                 .where(col(Mention.url_fingerprint).in_(list(by_fp)))).all()
+        return {by_fp[fp] for fp in found if fp in by_fp}
+
+    def on_page_error(self, failure: Failure) -> None:
+        """Errback for secondary pages (articles, threads): a warning, unless the site refuses us."""
+        request = getattr(failure, "request", None)
+        source = request.cb_kwargs.get("source") if request is not None else None
+        reason, status = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        if not isinstance(source, SourceRef) or request is None:
+            return
+        rep = self.report_for(source)
+        health = health_for_status(status)
+        if health != "error":
+            rep.fail(f"{reason}（{request.url.split('?')[0]}）", health=health, http_status=status)
+            return
+        rep.pages_failed += 1
+        rep.warnings.append(f"页面抓取失败 {request.url}：{reason}")
 
     def report_for(self, source: SourceRef) -> SourceReport:
         return self.report.by_id(source.id) or self.report.add(source.name, source.id)
@@ -125,7 +217,7 @@ class SourceSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """Record each source's health once all its items went through the pipeline."""
         for rep in self.report:
-            if rep.source_id is None or rep.status == PENDING:
+            if rep.source_id is None or rep.status in (PENDING, SKIPPED):
                 continue
             try:
                 record_health(rep)
@@ -149,6 +241,10 @@ def record_health(rep: SourceReport) -> None:
         elif rep.status == ERROR:
             source_service.record_failure(session=session, source=source, health=rep.health,
                                           error="；".join(rep.errors))
+        elif rep.pages_failed and not (rep.new or rep.duplicate):
+            # The list answered but every page behind it failed: nothing was collected.
+            source_service.record_failure(session=session, source=source, health="error",
+                                          error=rep.warnings[-1] if rep.warnings else "页面全部抓取失败")
         else:
             source_service.record_success(session=session, source=source, new_items=rep.new)
             if rep.new_cursor:
@@ -176,6 +272,6 @@ def describe_failure(failure: Failure, timeout: float) -> tuple[str, int | None]
 
 def health_for_status(status: int | None) -> str:
     """401/403/418 mean the site refuses us (login or anti-bot), not that it is down."""
-    if status in (401, 403, 418):
+    if status in (401, 403, 418, 429):
         return "blocked"
     return "error"

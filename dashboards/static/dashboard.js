@@ -100,6 +100,31 @@
     fillList("topics", data.topics);
     renderTrend(data.trend);
     renderAlerts(data.open_alerts);
+    renderSources(data.sources || []);
+  }
+
+  function localTime(value) {
+    return value ? new Date(value).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" }) : "—";
+  }
+
+  // Source names and errors come from admins and sites: text only, like every other value.
+  function renderSources(sources) {
+    var tbody = $("sources").tBodies[0];
+    clear(tbody);
+    var troubled = sources.filter(function (s) { return s.enabled && s.health !== "ok" && s.health !== "unknown"; });
+    setText("sources-summary", "共 " + sources.length + " 个，异常 " + troubled.length + " 个");
+    sources.forEach(function (s) {
+      var tr = el("tr", s.enabled ? "" : "muted");
+      tr.appendChild(el("td", "", s.name));
+      tr.appendChild(el("td", "", s.kind));
+      tr.appendChild(el("td")).appendChild(el("span", "health health-" + s.health, s.health_label));
+      tr.appendChild(el("td", "", localTime(s.last_success_at)));
+      tr.appendChild(el("td", "", localTime(s.last_item_at)));
+      var note = s.last_error || "";
+      if (s.circuit_open_until) { note += (note ? "；" : "") + "暂停至 " + localTime(s.circuit_open_until); }
+      tr.appendChild(el("td", "note", note));
+      tbody.appendChild(tr);
+    });
   }
 
   function fillList(id, rows) {
@@ -160,11 +185,14 @@
     $("alerts-empty").hidden = alerts.length > 0;
     alerts.forEach(function (a) {
       var li = el("li");
-      li.appendChild(el("span", "grade grade-" + a.level, a.level + " " + a.level_label));
+      var isSource = a.kind === "source";
+      li.appendChild(el("span", isSource ? "health health-" + a.level : "grade grade-" + a.level,
+        isSource ? a.level_label : a.level + " " + a.level_label));
       var body = el("div");
-      body.appendChild(el("div", "title", a.event_title || "（无标题）"));
+      body.appendChild(el("div", "title", isSource ? "监测源：" + a.source_name : (a.event_title || "（无标题）")));
       var when = new Date(a.created_at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai" });
-      body.appendChild(el("div", "meta", a.event_topic_label + " · " + when + (a.reason ? " · " + a.reason : "")));
+      body.appendChild(el("div", "meta", (isSource ? "采集异常" : a.event_topic_label) + " · " + when +
+        (a.reason ? " · " + a.reason : "")));
       li.appendChild(body);
       var button = el("button", "", "签收");
       button.type = "button";

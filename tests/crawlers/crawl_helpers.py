@@ -42,14 +42,21 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.bodies: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                with server._lock:
+                    server.bodies.append((self.path, self.rfile.read(length)))
+                self.do_GET()
+
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append((self.path, dict(self.headers.items())))
-                    route = server.routes.get(self.path)
+                    route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
                 if route is None:
                     self.send_error(404)
                     return
@@ -93,7 +100,7 @@ class FeedServer:
 
     def hits(self, path: str) -> list[dict[str, str]]:
         with self._lock:
-            return [headers for p, headers in self.requests if p == path]
+            return [headers for p, headers in self.requests if path in (p, p.split("?")[0])]
 
 
 @pytest.fixture
@@ -135,7 +142,7 @@ def read_stored_log(log: Path) -> list[dict[str, Any]]:
 def add_source(engine: sa.Engine, name: str, url: str, **fields: Any) -> int:
     with Session(engine) as session:
         source = source_service.create(
-            session=session, source_in=SourceCreate(name=name, kind="feed", url=url, **fields))
+            session=session, source_in=SourceCreate(name=name, kind=fields.pop("kind", "feed"), url=url, **fields))
         session.commit()
         assert source.id is not None
         return source.id
@@ -151,7 +158,7 @@ def get_source(engine: sa.Engine, name: str) -> Source:
 def crawl(names: list[str] | None = None, **settings: Any) -> dict[str, Any]:
     """One crawl in a child process, without politeness delays (it is our own server)."""
     options: dict[str, Any] = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
-                               "RETRY_TIMES": 1, "LOG_LEVEL": "INFO",
+                               "RETRY_TIMES": 1, "LOG_LEVEL": "INFO", "YUQING_RETRY_BACKOFF_BASE": 0.1,
                                "YUQING_ON_STORED": "crawl_hook_recorder.record"}
     options.update(settings)
     return run_crawl_subprocess(names, timeout=60, settings=options)

@@ -54,7 +54,7 @@ def test_it_stores_each_feed_entry_once_and_announces_only_new_ids(
     assert first["sources"]["站前街道动态"] | {"warnings": []} == {
         "name": "站前街道动态", "source_id": rss_id, "status": "ok", "http_status": 200,
         "fetched": 3, "filtered": 0, "new": 3, "duplicate": 0, "rejected": 0,
-        "store_failed": 0, "errors": [], "warnings": []}
+        "store_failed": 0, "pages_failed": 0, "errors": [], "warnings": []}
     assert first["sources"]["网络问政"]["new"] == 4
     assert first["totals"]["new"] == 7
     stored = mentions(db)

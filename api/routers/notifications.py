@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import Admin, Dispatcher, SessionDep
+from core.notify import service as notify
+from core.notify.models import (
+    Notification,
+    NotificationChannel,
+    NotificationChannelCreate,
+    NotificationChannelPublic,
+    NotificationChannelUpdate,
+    NotificationPublic,
+)
+
+router = APIRouter(prefix="/api/notifications", tags=["通知"])
+
+
+def public(channel: NotificationChannel) -> NotificationChannelPublic:
+    """A channel without its secret."""
+    return NotificationChannelPublic.model_validate({**channel.model_dump(), "has_secret": bool(channel.secret)})
+
+
+@router.get("/channels", response_model=list[NotificationChannelPublic])
+def list_channels(session: SessionDep, _: Admin) -> list[NotificationChannelPublic]:
+    """通知渠道（企业微信/钉钉机器人、邮件、Webhook）及其分发规则。"""
+    return [public(c) for c in notify.get_channels(session=session)]
+
+
+@router.post("/channels", response_model=NotificationChannelPublic, status_code=status.HTTP_201_CREATED)
+def create_channel(session: SessionDep, user: Admin, body: NotificationChannelCreate) -> NotificationChannelPublic:
+    """新增通知渠道（仅管理员）。"""
+    return public(notify.create_channel(session=session, channel_in=body, actor_id=user.id))
+
+
+@router.patch("/channels/{channel_id}", response_model=NotificationChannelPublic)
+def update_channel(session: SessionDep, user: Admin, channel_id: int,
+                   body: NotificationChannelUpdate) -> NotificationChannelPublic:
+    """修改通知渠道或停用（不删除）。"""
+    return public(notify.update_channel(session=session, channel_id=channel_id, channel_in=body,
+                                        actor_id=user.id))
+
+
+@router.get("", response_model=list[NotificationPublic])
+def list_notifications(session: SessionDep, _: Dispatcher, status: str | None = None,
+                       channel_id: int | None = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Notification]:
+    """通知发送记录（最新在前）。"""
+    return notify.get_all(session=session, status=status, channel_id=channel_id, limit=limit)

@@ -1,0 +1,1 @@
+"""Audit trail: every change to an alert, roster, response or channel (nothing is deleted)."""

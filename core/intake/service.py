@@ -1,0 +1,231 @@
+"""Hotline calls and manual entries, and imports of 12345 / message-board exports (CSV, Excel).
+
+Everything goes through core.mentions.ingest, so a re-imported file or a resent call is
+stored once. A caller's phone or address goes to Mention.contact, which no public model or
+export carries.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session
+
+from core.errors import InvalidInput
+from core.mentions import service as mentions
+from core.mentions.models import MentionCreate
+from core.timeutil import SHANGHAI
+
+MAX_ROWS = 20000
+MAX_REJECTIONS_LISTED = 200
+
+# Column names seen in 12345 / 留言板 exports, by what they hold (matched case-insensitively).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "external_id": ("工单编号", "受理编号", "留言编号", "编号", "序列号", "序号", "id", "tid", "工单号", "来电编号"),
+    "title": ("标题", "留言主题", "诉求标题", "主题", "subject", "title", "事项标题"),
+    "text": ("内容", "留言详情", "投诉件内容", "诉求内容", "来电内容", "详情", "content", "text", "留言内容",
+             "问题描述", "反映内容"),
+    "published_at": ("时间", "留言时间", "来电时间", "受理时间", "发布时间", "dateline", "time", "创建时间",
+                     "登记时间", "日期"),
+    "author": ("留言用户", "来电人", "姓名", "反映人", "诉求人", "user", "author", "nickname", "网民"),
+    "contact": ("联系电话", "电话", "手机", "联系方式", "来电号码", "contact", "phone"),
+    "address": ("地址", "诉求地址", "事发地址", "address"),
+}
+
+
+class CallCreate(BaseModel):
+    """A hotline call (or a walk-in) as the duty officer records it."""
+
+    channel: str = Field(default="hotline", pattern="^(hotline|manual)$")
+    title: str = Field(default="", max_length=500)
+    text: str = Field(default="", max_length=20000)
+    caller: str = Field(default="", max_length=200)  # name as given; may be empty (匿名)
+    contact: str = Field(default="", max_length=200)  # private: phone or address
+    address: str = Field(default="", max_length=300)  # where the problem is (not private)
+    received_at: datetime | None = None
+    call_id: str | None = Field(default=None, max_length=300)  # the hotline system's number
+
+
+def record_call(*, session: Session, call: CallCreate, recorded_by: str = "") -> mentions.IngestResult:
+    """Store a call as a mention; the same call_id twice is stored once."""
+    if not (call.title.strip() or call.text.strip()):
+        raise InvalidInput("来电标题和内容不能都为空")
+    text = call.text.strip()
+    if call.address.strip():
+        text = f"{text}\n地址：{call.address.strip()}".strip()
+    received = call.received_at
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=SHANGHAI)  # the officer types Beijing time
+    external_id = call.call_id or f"{call.channel}-" + hashlib.sha1(
+        f"{call.title}\n{text}\n{received}\n{call.contact}".encode()).hexdigest()
+    mention_in = MentionCreate(
+        channel=call.channel, external_id=external_id, title=call.title.strip(), text=text,
+        author=call.caller.strip() or "匿名来电", published_at=received, contact=call.contact.strip(),
+        raw=json.dumps({"recorded_by": recorded_by, "call_id": call.call_id}, ensure_ascii=False))
+    return mentions.ingest(session=session, mention_in=mention_in)
+
+
+@dataclass
+class Rejection:
+    row: int  # 1-based row number in the sheet, header row included (as a spreadsheet shows it)
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    accepted: int = 0  # newly stored
+    duplicates: int = 0  # already stored (earlier import, or twice in this file)
+    rejected: list[Rejection] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # our field -> the file's column
+    new_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected_count": len(self.rejected), "columns": self.columns,
+                "rejected": [{"row": r.row, "reason": r.reason} for r in self.rejected[:MAX_REJECTIONS_LISTED]]}
+
+
+def read_table(filename: str, content: bytes) -> list[list[Any]]:
+    """Rows of a .csv (UTF-8 or GBK) or .xlsx file, header first."""
+    name = filename.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a broken file
+            raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
+        sheet = book.worksheets[0]
+        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        book.close()
+        return rows
+    if name.endswith(".xls"):
+        raise InvalidInput("不支持旧版 .xls，请另存为 .xlsx 或 CSV")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InvalidInput("CSV 文件编码无法识别（请使用 UTF-8 或 GBK）")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def map_columns(header: list[Any]) -> dict[str, int]:
+    names = [str(h or "").strip().lower() for h in header]
+    found: dict[str, int] = {}
+    for key, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias.lower() in names:
+                found[key] = names.index(alias.lower())
+                break
+    return found
+
+
+_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
+                 "%Y/%m/%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日", "%Y.%m.%d",
+                 "%Y-%m-%dT%H:%M:%S")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A cell as UTC; zone-less values are Beijing time. Raises ValueError when unreadable."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        local = value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+        return local.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=SHANGHAI).astimezone(UTC)
+    text = re.sub(r"\s+", " ", str(value).strip())
+    if text.isdigit() and len(text) in (10, 13):
+        return datetime.fromtimestamp(int(text[:10]), UTC)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI).astimezone(UTC)
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _cell(row: list[Any], index: int | None) -> str:
+    if index is None or index >= len(row) or row[index] is None:
+        return ""
+    value = row[index]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # Excel stores 9356769 as 9356769.0
+    return re.sub(r"[ \t\u3000]+", " ", str(value)).strip()
+
+
+def import_table(*, session: Session, filename: str, content: bytes, channel: str = "hotline",
+                 source_id: int | None = None) -> ImportReport:
+    """Import every row; a bad row is rejected with its reason and does not stop the others."""
+    if channel not in ("hotline", "board", "manual"):
+        raise InvalidInput("导入渠道只能是 hotline（12345热线）、board（留言板）或 manual")
+    rows = read_table(filename, content)
+    if not rows:
+        raise InvalidInput("文件为空")
+    header, body = rows[0], rows[1:]
+    if len(body) > MAX_ROWS:
+        raise InvalidInput(f"一次最多导入 {MAX_ROWS} 行，请拆分文件")
+    cols = map_columns(header)
+    if "title" not in cols and "text" not in cols:
+        raise InvalidInput("找不到标题或内容列（如：标题、留言主题、内容、留言详情、投诉件内容）")
+    report = ImportReport(columns={k: str(header[i]) for k, i in cols.items()})
+    for number, row in enumerate(body, start=2):
+        if not any(_cell(row, i) for i in range(len(row))):
+            continue  # blank lines at the end of exports
+        report.rows += 1
+        title, text = _cell(row, cols.get("title")), _cell(row, cols.get("text"))
+        if not (title or text):
+            report.rejected.append(Rejection(number, "标题和内容都为空"))
+            continue
+        try:
+            published = parse_time(row[cols["published_at"]] if "published_at" in cols and
+                                   cols["published_at"] < len(row) else None)
+        except ValueError as exc:
+            report.rejected.append(Rejection(number, f"时间无法识别：{exc}"))
+            continue
+        address = _cell(row, cols.get("address"))
+        if address:
+            text = f"{text}\n地址：{address}".strip()
+        external_id = _cell(row, cols.get("external_id")) or "row-" + hashlib.sha1(
+            f"{title}\n{text}\n{published}".encode()).hexdigest()
+        extra = {str(header[i] or f"列{i + 1}"): _cell(row, i) for i in range(len(row))
+                 if i not in (cols.get("contact"),) and i < len(header)}
+        try:
+            mention_in = MentionCreate(
+                channel=channel, source_id=source_id, external_id=f"{channel}:{external_id}"[:300],
+                title=title[:500], text=text, author=_cell(row, cols.get("author"))[:200], published_at=published,
+                contact=_cell(row, cols.get("contact"))[:200],
+                raw=json.dumps({"file": filename, "row": number, "cells": extra}, ensure_ascii=False, default=str))
+        except ValidationError as exc:
+            report.rejected.append(Rejection(number, "字段不合法：" + "; ".join(e["msg"] for e in exc.errors())))
+            continue
+        try:
+            with session.begin_nested():
+                result = mentions.ingest(session=session, mention_in=mention_in)
+        except InvalidInput as exc:
+            report.rejected.append(Rejection(number, str(exc)))
+            continue
+        if result.created:
+            report.accepted += 1
+            session.flush()
+            if result.mention.id is not None:
+                report.new_ids.append(result.mention.id)
+        else:
+            report.duplicates += 1
+    return report

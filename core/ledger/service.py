@@ -1,0 +1,153 @@
+"""Build the ledger rows from the tickets, and write them as .xlsx or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
+from core.config import get_settings
+from core.events.models import Event
+from core.mentions.models import Mention
+from core.sources.models import Source
+from core.tickets import service as tickets
+from core.tickets.models import RESPONSE_CHANNELS, STATE_LABELS, Ticket
+from core.timeutil import ensure_utc, to_local, utcnow
+from core.units.models import Unit
+from core.users.models import User
+
+# The columns offices keep, then what this system adds.
+COLUMNS = [
+    "序号", "巡查单位", "发布时间", "发布平台", "标题", "链接", "责任单位", "涉及领域", "首接人",
+    "交办时间", "首回时间", "办结时间", "关注量", "跟帖数", "原贴摘要", "办结回复摘要", "线上情况",
+    "线下情况", "备注",
+    "工单编号", "状态", "等级", "话题", "情感倾向", "协办单位", "回应渠道", "回应链接",
+    "首次权威信息时限", "首次权威信息按时", "回应时限", "回应按时", "发布会时限", "发布会按时",
+    "办结时限", "办结按时",
+]
+SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面"}
+MET_LABELS = {True: "是", False: "否", None: ""}
+
+
+def _fmt(value: datetime | None) -> str:
+    return f"{to_local(value):%Y-%m-%d %H:%M}" if value else ""
+
+
+def rows(*, session: Session, start: datetime | None = None, end: datetime | None = None,
+         unit_id: int | None = None) -> list[dict[str, Any]]:
+    """One dict per ticket opened in [start, end), oldest first, keyed by COLUMNS."""
+    stmt = select(Ticket).order_by(col(Ticket.created_at), col(Ticket.id))
+    if start is not None:
+        stmt = stmt.where(col(Ticket.created_at) >= ensure_utc(start))
+    if end is not None:
+        stmt = stmt.where(col(Ticket.created_at) < ensure_utc(end))
+    found = list(session.exec(stmt))
+    if unit_id is not None:
+        allowed = {t.id for t in tickets.get_all(session=session, unit_id=unit_id, limit=100_000)}
+        found = [t for t in found if t.id in allowed]
+    units = {u.id: u.name for u in session.exec(select(Unit))}
+    users = {u.id: (u.full_name or u.username) for u in session.exec(select(User))}
+    sources = {s.id: s.name for s in session.exec(select(Source))}
+    office = get_settings().office_name
+    now = utcnow()
+    out = []
+    for n, ticket in enumerate(found, start=1):
+        assert ticket.id is not None
+        event = session.get(Event, ticket.event_id)
+        mentions = list(session.exec(select(Mention).where(Mention.event_id == ticket.event_id)
+                                     .order_by(col(Mention.published_at), col(Mention.id))))
+        first = mentions[0] if mentions else None
+        answers = tickets.responses(session=session, ticket_id=ticket.id)
+        clocks = {c.name: c for c in tickets.clocks(session=session, ticket=ticket)}
+        sentiments = Counter(m.sentiment for m in mentions if m.sentiment)
+        assisting = tickets.assisting_unit_ids(session=session, ticket_id=ticket.id)
+        notes = [ticket.note]
+        if ticket.dismiss_reason:
+            notes.append(f"误报原因：{ticket.dismiss_reason}")
+        if ticket.paused_seconds:
+            notes.append(f"暂停计时共{ticket.paused_seconds // 60}分钟")
+        if ticket.reopened_count:
+            notes.append(f"重新打开{ticket.reopened_count}次")
+
+        platform = ""
+        if first is not None:
+            platform = sources.get(first.source_id, "") or CHANNEL_LABELS.get(first.channel, first.channel)
+        row: dict[str, Any] = {
+            "序号": n,
+            "巡查单位": office,
+            "发布时间": _fmt(first.published_at if first else (event.first_seen_at if event else None)),
+            "发布平台": platform,
+            "标题": ticket.title,
+            "链接": first.url if first else "",
+            "责任单位": units.get(ticket.unit_id, "") if ticket.unit_id else "",
+            "涉及领域": TOPIC_LABELS.get(ticket.topic, ticket.topic),
+            "首接人": users.get(ticket.first_handler_id, "") if ticket.first_handler_id else "",
+            "交办时间": _fmt(ticket.assigned_at),
+            "首回时间": _fmt(ticket.first_response_at),
+            "办结时间": _fmt(ticket.closed_at),
+            "关注量": sum(m.views + m.likes + m.reposts for m in mentions),
+            "跟帖数": sum(m.comments for m in mentions),
+            "原贴摘要": (first.text if first else "")[:200],
+            "办结回复摘要": (answers[-1].summary or answers[-1].title)[:200] if answers else "",
+            "线上情况": ticket.online_note,
+            "线下情况": ticket.offline_note,
+            "备注": "；".join(x for x in notes if x),
+            "工单编号": ticket.id,
+            "状态": STATE_LABELS.get(ticket.state, ticket.state),
+            "等级": f"{ticket.grade}级（{GRADE_LABELS[ticket.grade]}）" if ticket.grade in GRADE_LABELS else "",
+            "话题": ticket.topic,
+            "情感倾向": SENTIMENT_LABELS.get(sentiments.most_common(1)[0][0], "") if sentiments else "",
+            "协办单位": "、".join(units.get(u, str(u)) for u in assisting),
+            "回应渠道": "、".join(dict.fromkeys(RESPONSE_CHANNELS.get(r.channel, r.channel) for r in answers)),
+            "回应链接": " ".join(r.url for r in answers if r.url),
+        }
+        for name, label in (("first_info", "首次权威信息"), ("response", "回应"), ("press", "发布会"),
+                            ("close", "办结")):
+            c = clocks.get(name)
+            met = "" if c is None else MET_LABELS[c.met()]
+            if c is not None and c.met() is None and ticket.state != "dismissed" and c.overdue(now):
+                met = "否（超期未完成）"
+            row[f"{label}时限"], row[f"{label}按时"] = (_fmt(c.due_at) if c else "", met)
+        out.append(row)
+    return out
+
+
+def to_csv(data: list[dict[str, Any]]) -> bytes:
+    """UTF-8 CSV with a BOM, so Excel on a Chinese Windows opens it right."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(data)
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def to_xlsx(data: list[dict[str, Any]], *, title: str = "舆情台账") -> bytes:
+    """An .xlsx workbook with one sheet: header row frozen, columns sized."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    sheet.append(COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in data:
+        sheet.append([row.get(c, "") for c in COLUMNS])
+    sheet.freeze_panes = "A2"
+    wide = {"标题": 40, "原贴摘要": 50, "办结回复摘要": 40, "线上情况": 30, "线下情况": 30, "链接": 30,
+            "备注": 30}
+    from openpyxl.utils import get_column_letter
+
+    for i, name in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = wide.get(name, 14)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

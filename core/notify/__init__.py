@@ -1,0 +1,1 @@
+"""Notifications: channels (WeCom/DingTalk robots, e-mail, webhook), an outbox, rate limits."""

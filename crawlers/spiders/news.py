@@ -1,0 +1,116 @@
+"""NewsSpider: news and government sites, by RSS/Atom or by a list page, read article by article.
+
+source.url is a feed or an HTML list page (a 政务公开 column, a news channel). Each linked
+article not stored yet is fetched (params.base_url redirects it to a mirror or test server)
+and its main text extracted with trafilatura. params: link_pattern (regex for article links
+on a list page; default: same-site links that look like dated article paths), max_articles
+(default 30), fetch_articles (false: store feed entries as they are).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import scrapy
+from scrapy.http import Response
+
+from crawlers.articles import ArticleError, article_links, extract
+from crawlers.feeds import FeedError, matches_keywords, parse_feed
+from crawlers.items import MentionItem
+from crawlers.report import OK
+from crawlers.spiders.base import SourceRef, SourceSpider
+from crawlers.textutil import complete_html
+
+
+@dataclass(frozen=True)
+class Link:
+    external_id: str
+    url: str
+    title: str = ""
+    text: str = ""
+    author: str = ""
+    published_at: datetime | None = None
+
+
+class NewsSpider(SourceSpider):
+    name = "news"
+    source_kind = "news"
+
+    def requests_for(self, source: SourceRef) -> Iterable[scrapy.Request]:
+        yield scrapy.Request(source.url, callback=self.parse_list, errback=self.on_error,
+                             cb_kwargs={"source": source}, dont_filter=True)
+
+    def parse_list(self, response: Response, source: SourceRef) -> Iterator[MentionItem | scrapy.Request]:
+        report = self.report_for(source)
+        report.http_status = response.status
+        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+        links: list[Link]
+        try:
+            feed = parse_feed(response.body, url=response.url, content_type=content_type)
+            links = [Link(e.external_id, e.url, e.title, e.text, e.author, e.published_at) for e in feed.entries]
+        except FeedError:
+            page = self.decode(response)
+            try:
+                urls = article_links(page, response.url, source.params.get("link_pattern"),
+                                     limit=self.int_param(source, "max_articles", 30))
+            except ValueError:
+                urls = []
+            if not urls:
+                found = self.wall(response, page)
+                report.fail(found[1] if found else "既不是订阅源，也没有找到文章链接",
+                            health=found[0] if found else "error")
+                return
+            links = [Link(u, u) for u in urls]
+        report.status = OK
+        report.fetched = len(links)
+        if not source.params.get("fetch_articles", True):
+            for link in links:
+                if matches_keywords(source.keywords, link.title, link.text):
+                    yield self.item(source, link, link.title, link.text, link.author, link.published_at, {})
+                else:
+                    report.filtered += 1
+            return
+        stored = self.already_stored(source, [link.url for link in links])
+        report.duplicate += len(stored)
+        todo = [link for link in links if link.url and link.url not in stored]
+        for link in todo[: self.int_param(source, "max_articles", 30)]:
+            yield scrapy.Request(self.fetch_url(source, link.url), callback=self.parse_article,
+                                 errback=self.on_page_error, cb_kwargs={"source": source, "link": link})
+
+    def parse_article(self, response: Response, source: SourceRef, link: Link) -> Iterator[MentionItem]:
+        report = self.report_for(source)
+        page = self.decode(response)
+        if not complete_html(page):
+            report.pages_failed += 1
+            report.warnings.append(f"{link.url}：页面不完整（下载被截断），本次未保存")
+            return
+        try:
+            article = extract(page, link.url)
+        except ArticleError as exc:
+            if exc.health != "error":
+                report.fail(str(exc), health=exc.health)
+                return
+            if link.text or link.title:  # the feed's own text is better than nothing
+                report.warnings.append(f"{link.url}：{exc}，已保存订阅源中的摘要")
+                yield self.item(source, link, link.title, link.text, link.author, link.published_at, {})
+            else:
+                report.pages_failed += 1
+                report.warnings.append(f"{link.url}：{exc}")
+            return
+        title = article.title or link.title
+        if not matches_keywords(source.keywords, title, article.text):
+            report.filtered += 1
+            return
+        yield self.item(source, link, title, article.text, article.author or link.author,
+                        article.published_at or link.published_at, {"html": page})
+
+    @staticmethod
+    def item(source: SourceRef, link: Link, title: str, text: str, author: str,
+             published_at: datetime | None, raw: dict[str, str]) -> MentionItem:
+        return MentionItem(source_id=source.id, channel=source.channel, external_id=link.external_id[:300],
+                           url=link.url, title=title.replace("\n", " ")[:500], text=text, author=author[:200],
+                           published_at=published_at,
+                           raw=json.dumps({"url": link.url, **raw}, ensure_ascii=False))
