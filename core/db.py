@@ -15,8 +15,12 @@ import core.models  # noqa: F401  (every table mapped before the first session)
 from core.config import get_settings
 
 
-def make_engine(url: str) -> sa.Engine:
-    """Create an engine; SQLite gets WAL and a busy timeout so crawler, worker and api can share it."""
+def make_engine(url: str, *, foreign_keys: bool = True) -> sa.Engine:
+    """Create an engine; SQLite gets WAL and a busy timeout so crawler, worker and api can share it.
+
+    Migrations pass foreign_keys=False: SQLite alters a table by copying and dropping it, which
+    enforced foreign keys of other tables would refuse.
+    """
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -27,7 +31,7 @@ def make_engine(url: str) -> sa.Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

@@ -105,15 +105,44 @@ def session(app_env: Settings) -> Iterator[Session]:
         yield s
 
 
-@pytest.fixture
-def redis_url() -> str:
+@pytest.fixture(scope="session")
+def redis_database() -> Iterator[str]:
+    """A Redis database of this pytest process's own (1-15, claimed with a lock key).
+
+    Celery workers started by one test run must never take the tasks of another run on the
+    same machine, and flushing between tests must not wipe another run's queue.
+    """
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        unavailable("Redis", exc)
+    base = REDIS_URL.rsplit("/", 1)[0] if REDIS_URL.rsplit("/", 1)[-1].isdigit() else REDIS_URL.rstrip("/")
+    preferred = int(REDIS_URL.rsplit("/", 1)[-1]) if REDIS_URL.rsplit("/", 1)[-1].isdigit() else 15
+    order = [preferred] + [n for n in range(15, 0, -1) if n != preferred]
+    lock = f"yuqing-test-owner-{os.getpid()}"
+    for number in order:
+        client = redis.Redis.from_url(f"{base}/{number}")
+        try:
+            taken = client.set("yuqing-test-lock", lock, nx=True, ex=3600)
+        except redis.exceptions.ConnectionError as exc:
+            unavailable("Redis", exc)
+        if taken:
+            yield f"{base}/{number}"
+            if client.get("yuqing-test-lock") == lock.encode():
+                client.flushdb()
+            client.close()
+            return
+        client.close()
+    pytest.fail("no free Redis database (1-15) for this test run")
+
+
+@pytest.fixture
+def redis_url(redis_database: str) -> str:
+    """This run's Redis database, emptied (but still claimed) before each test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_database)
+    lock = client.get("yuqing-test-lock")
     client.flushdb()
+    if lock:
+        client.set("yuqing-test-lock", lock, ex=3600)
     client.close()
-    return REDIS_URL
+    return redis_database

@@ -13,7 +13,7 @@ per mention does not grow with the number of mentions stored over time.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence, Set
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -40,10 +40,19 @@ def _story_keys(item: object) -> list[tuple[str, str]]:
     return [(str(topics[0]), str(p)) for p in places[:3]]
 
 
-def _content(item: object) -> frozenset[str]:
+def content_bigrams(tokens: Sequence[str]) -> frozenset[str]:
     """Character bigrams of the content tokens (robust to paraphrase and segmentation)."""
-    text = "".join(getattr(item, "tokens", None) or ())
+    text = "".join(tokens)
     return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+def jaccard(a: Set[str], b: Set[str]) -> float:
+    """Share of bigrams two posts have in common."""
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _content(item: object) -> frozenset[str]:
+    return content_bigrams(getattr(item, "tokens", None) or ())
 
 
 class StoryIndex:
@@ -158,7 +167,7 @@ class StoryIndex:
                         break
                     if when < oldest or when > newest or mid in best or not other_content:
                         continue
-                    jac = len(content & other_content) / len(content | other_content)
+                    jac = jaccard(content, other_content)
                     if jac >= self.story_jaccard and jac > story_hits.get(mid, 0.0):
                         story_hits[mid] = jac
         ranked.extend(sorted(story_hits, key=lambda m: -story_hits[m]))

@@ -32,6 +32,9 @@ class Event(EventBase, table=True):
     places: list[str] = json_list_field()
     sensitive_terms: list[str] = json_list_field()
     channels: list[str] = json_list_field()
+    # Character bigrams of the first mention's content: differently worded posts about the same
+    # matter (same topic and place) are matched against these.
+    story_bigrams: list[str] = json_list_field()
 
 
 class EventPublic(EventBase):

@@ -52,6 +52,7 @@ def claim(*, session: Session, mention_id: int) -> bool:
 def process_mention(*, session: Session, mention_id: int) -> ProcessResult:
     """Analyze one stored mention and carry it through clustering, grading and alerting."""
     from core.analysis import analyze
+    from core.analysis.events import content_bigrams
 
     if not claim(session=session, mention_id=mention_id):
         return ProcessResult(mention_id, processed=False)
@@ -69,13 +70,18 @@ def process_mention(*, session: Session, mention_id: int) -> ProcessResult:
      mention.simhash_b3) = events.simhash_bands(result.simhash)
 
     settings = get_settings()
+    window = timedelta(hours=settings.cluster_window_hours)
+    seen = mention.published_at or mention.created_at
+    bigrams = content_bigrams(result.tokens)
     event_id = events.find_similar_event(
-        session=session, simhash=result.simhash, at=mention.created_at,
-        window=timedelta(hours=settings.cluster_window_hours),
+        session=session, simhash=result.simhash, at=seen, window=window,
         max_distance=settings.cluster_max_distance, exclude_mention_id=mention.id,
+    ) or events.find_same_story_event(
+        session=session, topic=mention.topics[0] if mention.topics else "other", places=mention.places,
+        bigrams=bigrams, at=seen, window=window, min_jaccard=settings.cluster_story_jaccard,
     )
     new_event = event_id is None
-    event = (events.create_from_mention(session=session, mention=mention) if event_id is None
+    event = (events.create_from_mention(session=session, mention=mention, bigrams=bigrams) if event_id is None
              else session.get(Event, event_id))
     assert event is not None and event.id is not None
     mention.event_id = event.id

@@ -117,3 +117,15 @@ def test_acknowledging_twice_is_a_conflict(session: Session) -> None:
     alerts.acknowledge(session=session, alert_id=result.alert_ids[0], user_id=None)
     with pytest.raises(Conflict):
         alerts.acknowledge(session=session, alert_id=result.alert_ids[0], user_id=None)
+
+
+def test_the_same_story_in_other_words_joins_the_same_event(session: Session) -> None:
+    first = _store(session, "w1", "站前街道永安小区门口天天乱停车，消防通道被私家车堵死，救护车都进不来，物业不管。")
+    second = _store(session, "w2", "永安小区大门口的消防通道又被乱停的私家车堵住了，救护车进不来，站前街道管管吧！")
+    elsewhere = _store(session, "w3", "站前街道和平小区垃圾一个星期没人清运，臭气熏天，物业收了钱不干活。")
+    a = processing.process_mention(session=session, mention_id=first)
+    b = processing.process_mention(session=session, mention_id=second)
+    c = processing.process_mention(session=session, mention_id=elsewhere)
+    session.commit()
+    assert a.event_id == b.event_id
+    assert c.event_id != a.event_id
