@@ -75,7 +75,7 @@ async def integrity_error(_: Request, exc: Exception) -> JSONResponse:
 def create_app() -> FastAPI:
     """Build the app: API routers, error mapping, and the dashboard page with its assets."""
     app = FastAPI(title="政务舆情监测与回应系统", description=DESCRIPTION, version=app_version(),
-                  docs_url="/docs", redoc_url=None)
+                  docs_url=None, redoc_url=None)  # /docs is served by dashboards from a local copy
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -17,7 +18,14 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 # Installed from the npm registry by `make install` and served locally: intranets are offline.
-ECHARTS_JS = HERE / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+NODE_MODULES = HERE / "node_modules"
+ECHARTS_JS = NODE_MODULES / "echarts" / "dist" / "echarts.min.js"
+VENDOR_FILES: dict[str, tuple[Path, str]] = {
+    "echarts.min.js": (ECHARTS_JS, "text/javascript"),
+    "swagger-ui-bundle.js": (NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui.css": (NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css", "text/css"),
+    "swagger-favicon.png": (NODE_MODULES / "swagger-ui-dist" / "favicon-32x32.png", "image/png"),
+}
 ECHARTS_MISSING = (f"ECharts not installed ({ECHARTS_JS} missing): run `make install` "
                    "(npm ci in dashboards/); the dashboard works without its chart until then")
 
@@ -48,13 +56,27 @@ def index(request: Request) -> HTMLResponse:
     return response
 
 
-@router.get("/static/vendor/echarts.min.js")
-def echarts() -> FileResponse:
-    if not ECHARTS_JS.is_file():
-        log.error(ECHARTS_MISSING)
-        raise HTTPException(status_code=404, detail="图表组件未安装，请运行 make install")
-    return FileResponse(ECHARTS_JS, media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+@router.get("/static/vendor/{name}")
+def vendor(name: str) -> FileResponse:
+    """Front-end libraries from npm (ECharts, Swagger UI), served by this app: no CDN."""
+    if name not in VENDOR_FILES:
+        raise HTTPException(status_code=404)
+    path, media_type = VENDOR_FILES[name]
+    if not path.is_file():
+        log.error(ECHARTS_MISSING if name == "echarts.min.js" else f"{path} missing: run `make install`")
+        raise HTTPException(status_code=404, detail="前端组件未安装，请运行 make install")
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs() -> HTMLResponse:
+    """Swagger UI from the local copy, so /docs works on an offline intranet."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="政务舆情监测与回应系统 - 接口文档",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/vendor/swagger-favicon.png",
+    )
 
 
 def mount(app: FastAPI) -> None:

@@ -98,7 +98,7 @@ def test_echarts_is_served_locally(client: TestClient) -> None:
 def test_a_missing_echarts_404s_and_says_how_to_install_it(
         client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(web, "ECHARTS_JS", tmp_path / "echarts.min.js")
+    monkeypatch.setitem(web.VENDOR_FILES, "echarts.min.js", (tmp_path / "echarts.min.js", "text/javascript"))
     with caplog.at_level(logging.ERROR, logger="dashboards.web"):
         res = client.get("/static/vendor/echarts.min.js")
     assert res.status_code == 404
@@ -106,3 +106,17 @@ def test_a_missing_echarts_404s_and_says_how_to_install_it(
     # The page itself still works, and its script falls back to a table.
     assert client.get("/").status_code == 200
     assert client.get("/static/dashboard.js").status_code == 200
+
+
+def test_api_docs_load_swagger_ui_from_this_app_not_a_cdn(app_env: object) -> None:
+    from api.main import create_app
+    from dashboards.web import VENDOR_FILES
+
+    client = TestClient(create_app())
+    page = client.get("/docs").text
+    assert "/static/vendor/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    if not Path(VENDOR_FILES["swagger-ui-bundle.js"][0]).is_file():
+        pytest.skip("dashboards/node_modules not installed (run make install)")
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/vendor/swagger-ui.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/vendor/../../core/config.py").status_code == 404
