@@ -37,7 +37,7 @@ from core.analysis.simhash import simhash, simhash_tokens
 from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.1.0"
+ANALYZER_VERSION = "1.1.1"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from core.analysis.config import Taxonomy
@@ -107,5 +108,22 @@ def find_sensitive(text: str, taxonomy: Taxonomy, present: set[str] | None = Non
     found = sorted(present.intersection(taxonomy.sensitive_terms))
     # drop terms contained in a longer found term (群体 inside 群体性)
     found = [t for t in found if not any(t != o and t in o for o in found)]
+    # "所幸无人员伤亡", "未发生火灾": a term that is denied everywhere it occurs is not a signal.
+    found = [t for t in found if not _always_negated(text, t)]
     found.sort(key=lambda t: -taxonomy.sensitive_terms[t])
     return found
+
+
+_NEGATION = re.compile(r"(?:无|没有|没|未|未发生|未造成|并无|并未|不存在|暂无|尚无|无一)(?:人员|任何|一起|重大|严重)?$")
+
+
+def _always_negated(text: str, term: str) -> bool:
+    """True when every occurrence of `term` follows a negation within a few characters."""
+    start = text.find(term)
+    if start < 0:
+        return False
+    while start >= 0:
+        if not _NEGATION.search(text[max(0, start - 6):start]):
+            return False
+        start = text.find(term, start + 1)
+    return True

@@ -398,3 +398,13 @@ def test_it_groups_differently_worded_posts_about_the_same_local_story() -> None
     index.add("a", first, t0)
     assert index.query(second, t0 + timedelta(minutes=20)) == ["a"]
     assert index.query(unrelated, t0 + timedelta(minutes=30)) == []
+
+
+def test_a_denied_casualty_is_not_a_sensitive_signal() -> None:
+    from core.analysis import analyze
+
+    spared = analyze("站前街道一居民楼楼道电动车充电引发火灾，所幸无人员伤亡。")
+    hurt = analyze("站前街道一居民楼楼道电动车充电引发火灾，造成人员伤亡。")
+    assert "伤亡" not in spared.sensitive_terms and "火灾" in spared.sensitive_terms
+    assert "伤亡" in hurt.sensitive_terms
+    assert hurt.risk >= spared.risk
