@@ -56,7 +56,9 @@ class RedisRateLimiter:
 
     def finished(self, *, channel_id: int, token: str) -> None:
         """Re-stamp the slot with the time the message was delivered."""
-        self.client.zadd(self._key(channel_id), {token: utcnow().timestamp()}, xx=True)
+        # Not xx=True: a send slower than the window may have seen its slot trimmed meanwhile,
+        # and the delivered message must still count.
+        self.client.zadd(self._key(channel_id), {token: utcnow().timestamp()})
 
     @staticmethod
     def _key(channel_id: int) -> str:

@@ -213,10 +213,18 @@ def _deliver_one(notification_id: int, limiter: RateLimiter, sender: Sender,
         assert row is not None
         channel = session.get(NotificationChannel, row.channel_id)
         assert channel is not None
-        held_before = session.exec(select(Notification.id).where(
+        is_digest = row.dedupe_key.startswith("digest:")
+        # A retried digest must never be folded into the next digest (its notices would be lost
+        # behind one subject line), so it skips the queue of held rows and waits for a slot.
+        held_before = None if is_digest else session.exec(select(Notification.id).where(
             Notification.channel_id == row.channel_id, Notification.status == St.held)).first()
         token = None if held_before is not None else limiter.acquire(
             session=session, channel_id=row.channel_id, counted=True)
+        if token is None and is_digest:
+            row.status = St.pending.value
+            row.next_attempt_at = utcnow() + timedelta(seconds=get_settings().notify_rate_window_seconds / 4)
+            session.add(row)
+            return
         if token is None:
             # Over the limit: wait for the digest, which goes out as soon as a slot frees.
             row.status = St.held.value

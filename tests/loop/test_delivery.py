@@ -110,3 +110,32 @@ def test_a_held_digest_goes_out_when_the_window_frees(
     digest = [m for m in receiver.on("/wecom/send") if "消息汇总" in m.text()]
     assert len(digest) == 1 and "3条通知" in digest[0].text()
     assert sorted(int(m) for msg in receiver.on("/wecom/send") for m in ALERT_ID.findall(msg.text())) == ids
+
+
+def test_a_digest_that_failed_is_retried_as_itself_not_folded_into_the_next(
+        session: Session, office: Office, receiver: Receiver, fast_retries: Settings) -> None:
+    channels(session, receiver)
+    start = datetime(2025, 10, 6, 3, 0)
+
+    def open_alerts(n: int, offset: int) -> list[int]:
+        out = [alerts.open_for_event(session=session, event=make_event(session, title=f"事件{offset + k}")).id
+               for k in range(n)]  # type: ignore[union-attr]
+        session.commit()
+        return [i for i in out if i is not None]
+
+    with time_machine.travel(start, tick=False):
+        ids = open_alerts(23, 0)
+        notify.deliver_due()  # 20 sent per robot, 3 held
+    with time_machine.travel(start + timedelta(seconds=5), tick=False):
+        receiver.fail_next["/wecom/send"] = 1  # the WeCom digest fails once ...
+        ids += open_alerts(22, 100)  # ... while new notices fill the window and are held again
+        for _ in range(3):
+            notify.deliver_due()
+    for seconds in (10, 15, 20):
+        with time_machine.travel(start + timedelta(seconds=seconds), tick=False):
+            notify.deliver_due()
+    wecom = receiver.on("/wecom/send")
+    assert sorted(int(m) for msg in wecom for m in ALERT_ID.findall(msg.text())) == sorted(ids)
+    with Session(session.get_bind()) as fresh:
+        digests = fresh.exec(select(Notification).where(col(Notification.dedupe_key).startswith("digest:"))).all()
+    assert all(d.status == "sent" for d in digests)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,14 +27,61 @@ from tests.loop.conftest import DINGTALK_SECRET, Office, Receiver, max_in_window
 pytestmark = pytest.mark.slow
 ALERT_ID = re.compile(r"\?alert=(\d+)")
 WINDOW = 4.0
+# `celery -A worker.app ARGS` on this run's own queue. The shared test Redis database is used by
+# every pytest process on the machine: on the default "celery" queue another run's worker takes
+# our beats' tasks and runs them against ITS database (our notices then sit pending past the
+# deadline), and another run's redis_url fixture FLUSHDBs our rate-limit windows mid-test (then
+# more than 20 messages reach a robot in one window). Both were seen when suites ran in parallel.
+CELERY = ("import sys; from worker.app import app; app.conf.task_default_queue = sys.argv[1]; "
+          "sys.exit(app.start(sys.argv[2:]))")
 
 
 @pytest.fixture
-def stack(app_env: Settings, redis_url: str, tmp_path: Path,
+def own_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A private real Redis server for this test where redis-server is installed (so no other
+    pytest process can flush or share its keys); otherwise the shared test Redis."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield request.getfixturevalue("redis_url")
+        return
+    import redis
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.exceptions.ConnectionError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"private redis-server on port {port} did not start")
+            time.sleep(0.05)
+    client.close()
+    yield url
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def stack(app_env: Settings, own_redis: str, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """One worker (4 threads) and two beats, every loop sweep each second."""
+    """One worker (4 threads) and two beats, every loop sweep each second, on a queue of their own."""
     from worker.app import app, configure
 
+    redis_url = own_redis
+
+    queue = f"yuqing-loop-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     for key, value in {"YUQING_REDIS_URL": redis_url, "YUQING_LOOP_SWEEP_SECONDS": "1",
                        "YUQING_NOTIFY_RATE_WINDOW_SECONDS": str(WINDOW),
                        "YUQING_NOTIFY_BACKOFF_SECONDS": "1"}.items():
@@ -47,9 +97,8 @@ def stack(app_env: Settings, redis_url: str, tmp_path: Path,
     for n, args in enumerate(commands):
         log = (tmp_path / f"proc-{n}.log").open("wb")
         logs.append(log)
-        procs.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker.app", *args,
-                                       "--loglevel=INFO"], env=os.environ.copy(), stdout=log,
-                                      stderr=subprocess.STDOUT))
+        procs.append(subprocess.Popen([sys.executable, "-c", CELERY, queue, *args, "--loglevel=INFO"],
+                                      env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT))
     yield procs
     for proc in procs:
         proc.terminate()
