@@ -83,7 +83,8 @@ def charset_from_content_type(content_type: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def _codec_name(label: str | None) -> str | None:
+def codec_name(label: str | None) -> str | None:
+    """Python's codec for a charset label; GB2312/GBK widen to GB18030."""
     if not label:
         return None
     try:
@@ -109,8 +110,8 @@ def decode_feed_bytes(body: bytes, http_charset: str | None = None) -> tuple[str
         if body.startswith(bom):
             return body.decode(bom_codec, errors="replace"), bom_codec
     declared = _XML_DECL.match(body[:500])
-    candidates = [_codec_name(declared.group(1).decode("ascii")) if declared else None,
-                  _codec_name(http_charset), "utf-8"]
+    candidates = [codec_name(declared.group(1).decode("ascii")) if declared else None,
+                  codec_name(http_charset), "utf-8"]
     is_ascii = body.isascii()
     tried: set[str] = set()
     for name in candidates:
@@ -125,7 +126,7 @@ def decode_feed_bytes(body: bytes, http_charset: str | None = None) -> tuple[str
             continue
     best = from_bytes(body).best()
     if best is not None:
-        return str(best), _codec_name(best.encoding) or best.encoding
+        return str(best), codec_name(best.encoding) or best.encoding
     return body.decode("utf-8", errors="replace"), "utf-8"
 
 

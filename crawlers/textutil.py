@@ -15,7 +15,7 @@ from typing import Any
 from charset_normalizer import from_bytes
 
 from core.timeutil import SHANGHAI
-from crawlers.feeds import html_to_text, parse_feed_date
+from crawlers.feeds import codec_name, html_to_text, parse_feed_date
 
 _COUNT = re.compile(r"^\s*([\d.,]+)\s*(万|w|W|亿|千|k|K)?\s*\+?\s*$")
 _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "千": 1000, "k": 1000, "K": 1000}
@@ -95,16 +95,6 @@ def parse_cn_time(value: Any, now: datetime) -> datetime | None:
     return parse_feed_date(text)
 
 
-def _codec(label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label.strip()).name
-    except LookupError:
-        return None
-    return "gb18030" if name in ("gb2312", "gbk", "euc_cn", "hz") else name
-
-
 def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]:
     """Decode a page whatever its headers claim.
 
@@ -115,7 +105,7 @@ def decode_html(body: bytes, http_charset: str | None = None) -> tuple[str, str]
     if body.startswith(codecs.BOM_UTF8):
         return body[3:].decode("utf-8", errors="replace"), "utf-8"
     meta = _META_CHARSET.search(body[:4096])
-    candidates = ["utf-8", _codec(http_charset), _codec(meta.group(1).decode("ascii")) if meta else None,
+    candidates = ["utf-8", codec_name(http_charset), codec_name(meta.group(1).decode("ascii")) if meta else None,
                   "gb18030"]
     tried: set[str] = set()
     for name in candidates:

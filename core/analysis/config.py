@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from core.analysis.settings import get_paths
+from core.analysis_labels import TOPIC_LABELS
 
 TOPIC_CODES: tuple[str, ...] = (
     "parking",
@@ -28,20 +29,8 @@ TOPIC_CODES: tuple[str, ...] = (
     "other",
 )
 
-DEFAULT_TOPIC_LABELS: dict[str, str] = {
-    "parking": "停车管理",
-    "snow": "除运雪",
-    "relocation": "征收动迁",
-    "property": "物业环境卫生",
-    "heating": "供暖",
-    "utilities": "水电燃气供应",
-    "noise": "噪声扰民",
-    "construction": "违法建设",
-    "facilities": "市政设施",
-    "safety": "安全隐患",
-    "welfare": "民生保障",
-    "other": "其他",
-}
+# One list of labels for the whole system (reports and pages read it without loading analysis).
+DEFAULT_TOPIC_LABELS: dict[str, str] = dict(TOPIC_LABELS)
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from core.sources import service as source_service
 from core.sources.models import Source
 from core.timeutil import to_local
 from crawlers.report import ERROR, PENDING, SKIPPED, CrawlReport, SourceReport
-from crawlers.textutil import classify_block, decode_html
+from crawlers.textutil import classify_block, complete_html, decode_html
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +156,16 @@ class SourceSpider(scrapy.Spider):
                 charset = ct.lower().split("charset=")[-1].split(";")[0].strip(" \"'")
         text, _ = decode_html(response.body, charset)
         return text
+
+    def detail_page(self, response: Response, source: SourceRef, label: str) -> str | None:
+        """A detail page's text, or None (counted and explained) when its download was cut short."""
+        page = self.decode(response)
+        if complete_html(page):
+            return page
+        report = self.report_for(source)
+        report.pages_failed += 1
+        report.warnings.append(f"{label}：页面不完整（下载被截断），本次未保存")
+        return None
 
     def wall(self, response: Response, text: str = "") -> tuple[str, str] | None:
         """(health, reason) if the response is a login/captcha wall (also after redirects)."""

@@ -115,11 +115,9 @@ class ForumSpider(SourceSpider):
 
     def parse_thread(self, response: Response, source: SourceRef, ref: ThreadRef) -> Iterator[MentionItem]:
         report = self.report_for(source)
-        page = self.decode(response)
         now = datetime.now(UTC)
-        if not complete_html(page):
-            report.pages_failed += 1
-            report.warnings.append(f"帖子 {ref.title or ref.url}：页面不完整（下载被截断），本次未保存")
+        page = self.detail_page(response, source, f"帖子 {ref.title or ref.url}")
+        if page is None:
             return
         try:
             if platform_of(source) == "tieba":

@@ -22,7 +22,6 @@ from crawlers.feeds import FeedError, matches_keywords, parse_feed
 from crawlers.items import MentionItem
 from crawlers.report import OK
 from crawlers.spiders.base import SourceRef, SourceSpider
-from crawlers.textutil import complete_html
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,8 @@ class NewsSpider(SourceSpider):
 
     def parse_article(self, response: Response, source: SourceRef, link: Link) -> Iterator[MentionItem]:
         report = self.report_for(source)
-        page = self.decode(response)
-        if not complete_html(page):
-            report.pages_failed += 1
-            report.warnings.append(f"{link.url}：页面不完整（下载被截断），本次未保存")
+        page = self.detail_page(response, source, link.url)
+        if page is None:
             return
         try:
             article = extract(page, link.url)

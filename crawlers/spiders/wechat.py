@@ -25,7 +25,6 @@ from crawlers.feeds import FeedError, matches_keywords, parse_feed
 from crawlers.items import MentionItem
 from crawlers.report import OK
 from crawlers.spiders.base import SourceRef, SourceSpider
-from crawlers.textutil import complete_html
 from crawlers.wechat import WechatError, parse_article, parse_history
 
 logger = logging.getLogger(__name__)
@@ -91,10 +90,8 @@ class WechatSpider(SourceSpider):
 
     def parse_article(self, response: Response, source: SourceRef, entry: Listed) -> Iterator[MentionItem]:
         report = self.report_for(source)
-        page = self.decode(response)
-        if not complete_html(page):
-            report.pages_failed += 1
-            report.warnings.append(f"{entry.title or entry.url}：页面不完整（下载被截断），本次未保存")
+        page = self.detail_page(response, source, entry.title or entry.url)
+        if page is None:
             return
         try:
             article = parse_article(page)
