@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from api.security import InvalidToken, user_id_from_token
-from core.db import get_engine
+from core.db import session_scope
 from core.users import service as users
 from core.users.models import Role, User
 
@@ -23,13 +23,8 @@ def get_session() -> Iterator[Session]:
     Routers that enqueue work commit explicitly first (the queue carries only ids of
     committed rows); the final commit is then a no-op.
     """
-    with Session(get_engine()) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with session_scope() as session:
+        yield session
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is a
