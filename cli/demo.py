@@ -247,8 +247,10 @@ def run_demo(*, host: str, port: int, serve: bool) -> int:
         print(f"年报接口:   http://{host}:{port}/api/reports/annual?year={year}")
         if generated:
             print(f"登录用户 admin，密码（本次生成，请妥善保存）: {generated}")
-        else:
+        elif settings.admin_password:
             print("登录用户 admin，密码为 YUQING_ADMIN_PASSWORD 的值")
+        else:
+            print("登录用户 admin，密码为首次运行时打印的密码（设置 YUQING_ADMIN_PASSWORD 后再次运行可重置）")
         if settings.embedded_queue:
             threading.Thread(target=_embedded_beat, name="embedded-beat", daemon=True).start()
         import uvicorn
