@@ -25,8 +25,19 @@ TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
           retry_backoff=True, retry_backoff_max=300, max_retries=8)
 def process_mention(self: Any, mention_id: int) -> dict[str, Any]:
     """Analyze, cluster, grade and alert one stored mention (idempotent)."""
-    with session_scope() as session:
-        result = processing.process_mention(session=session, mention_id=mention_id)
+    try:
+        with session_scope() as session:
+            result = processing.process_mention(session=session, mention_id=mention_id)
+    except TRANSIENT:
+        raise  # the database is away: Celery retries with backoff
+    except Exception as exc:
+        # A bug or an input the analysis cannot take: the mention stays stored and unanalyzed,
+        # the error is kept on it, and the sweep stops re-sending it after a few attempts.
+        log.exception("processing mention %s failed", mention_id)
+        with session_scope() as session:
+            mentions.record_process_failure(session=session, mention_id=mention_id,
+                                            error=f"{type(exc).__name__}: {exc}")
+        return {"mention_id": mention_id, "processed": False, "error": f"{type(exc).__name__}: {exc}"}
     if result.alert_ids or result.ticket_id:
         _kick_delivery()  # the new alert's first notice is in the outbox: send it now
     return {"mention_id": mention_id, "processed": result.processed, "event_id": result.event_id,

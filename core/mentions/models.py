@@ -53,6 +53,10 @@ class Mention(MentionBase, table=True):
 
     # Analysis results; analyzed_at IS NULL means "still in the outbox".
     analyzed_at: datetime | None = time_field()
+    # Failed processing attempts (not transient ones): after MAX_PROCESS_ATTEMPTS the outbox
+    # sweep stops re-sending the mention; it stays stored with its error for a person to look at.
+    process_attempts: int = 0
+    process_error: str = Field(default="", max_length=1000)
     analyzer_version: str = Field(default="", max_length=20)
     topics: list[str] = json_list_field()
     topic_scores: dict[str, Any] = json_dict_field()
@@ -81,3 +85,5 @@ class MentionPublic(MentionBase):
     relevant: bool
     risk: float
     event_id: int | None
+    process_attempts: int
+    process_error: str

@@ -103,6 +103,13 @@ def _find_existing(session: Session, source_id: int | None, external_id: str,
     return session.exec(select(Mention).where(cond)).first()
 
 
+def record_process_failure(*, session: Session, mention_id: int, error: str) -> None:
+    """Count a failed processing attempt of a still-unanalyzed mention and keep the error."""
+    session.execute(sa.update(Mention)
+                    .where(col(Mention.id) == mention_id, col(Mention.analyzed_at).is_(None))
+                    .values(process_attempts=col(Mention.process_attempts) + 1, process_error=error[:1000]))
+
+
 def get(*, session: Session, mention_id: int) -> Mention | None:
     """Return a mention by id."""
     return session.get(Mention, mention_id)
@@ -117,9 +124,13 @@ def get_all(*, session: Session, event_id: int | None = None, limit: int = 100,
     return list(session.exec(stmt))
 
 
+MAX_PROCESS_ATTEMPTS = 5
+
+
 def get_pending_ids(*, session: Session, older_than: timedelta, limit: int = 500) -> list[int]:
     """Ids of mentions stored but never analyzed (the outbox), older than a grace period."""
     cutoff: datetime = utcnow() - older_than
     stmt = (select(Mention.id).where(col(Mention.analyzed_at).is_(None))
+            .where(col(Mention.process_attempts) < MAX_PROCESS_ATTEMPTS)
             .where(Mention.created_at <= cutoff).order_by(col(Mention.id)).limit(limit))
     return [i for i in session.exec(stmt) if i is not None]

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, func, select
 
 from core.alerts import service as alerts
@@ -129,3 +130,34 @@ def test_the_same_story_in_other_words_joins_the_same_event(session: Session) ->
     session.commit()
     assert a.event_id == b.event_id
     assert c.event_id != a.event_id
+
+
+def test_a_mention_the_analysis_chokes_on_is_kept_with_its_error_and_stops_being_resent(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.analysis
+    from worker.tasks import process_mention, sweep_outbox
+
+    mention_id = _store(session, "w1", FIRE)
+    mention = session.get(Mention, mention_id)
+    assert mention is not None
+    mention.created_at = mention.created_at - timedelta(hours=1)
+    session.add(mention)
+    session.commit()
+
+    def broken(*args: object, **kwargs: object) -> object:  # fault injection: analysis raises
+        raise ValueError("无法解析的文本")
+
+    monkeypatch.setattr(core.analysis, "analyze", broken)
+    out = process_mention(mention_id)  # embedded mode: runs here
+    assert out["processed"] is False and "无法解析的文本" in out["error"]
+    for _ in range(10):
+        sweep_outbox()
+    session.expire_all()
+    mention = session.get(Mention, mention_id)
+    assert mention is not None and mention.analyzed_at is None  # kept, not lost
+    assert mention.process_attempts == mentions.MAX_PROCESS_ATTEMPTS  # and no longer re-sent
+    assert "ValueError" in mention.process_error
+    assert sweep_outbox() == 0
+    monkeypatch.undo()
+    # Once the cause is fixed, sending it again processes it normally.
+    assert process_mention(mention_id)["processed"] is True
