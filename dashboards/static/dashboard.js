@@ -5,8 +5,39 @@
 
   var TOKEN_KEY = "yuqing.token";
   var REFRESH_MS = 60 * 1000;
+  var TICKET_LIMIT = 50;
+  // Every API path this page calls, in one place (a test checks each against the app's routes).
+  var PATHS = {
+    token: "/api/auth/token",
+    me: "/api/users/me",
+    summary: "/api/dashboard/summary",
+    units: "/api/units",
+    tickets: "/api/tickets",
+    ticket: "/api/tickets/{id}",
+    alert: "/api/alerts/{id}",
+    acknowledge: "/api/alerts/{id}/acknowledge"
+  };
+  var OPEN_STATES = ["triage", "assigned", "handling", "review", "responded"];
+  var STATE_LABELS = { triage: "待研判", assigned: "已交办", handling: "处置中", review: "待审核",
+    responded: "已回应", closed: "已办结", dismissed: "误报" };
+  var GRADE_LABELS = { I: "特别重大", II: "重大", III: "较大", IV: "一般" };
+  var ACTION_LABELS = { open: "开单", assign: "交办", reassign: "改派", units: "调整协办单位",
+    transition: "状态变更", reopen: "重新打开", pause: "暂停计时", resume: "恢复计时", extend: "延期",
+    review: "审核", review_reject: "审核退回", sign_off: "领导签发", respond: "发布回应",
+    note: "填写情况", remind: "到期提醒", escalate: "超期督办" };
+  var CHANNEL_LABELS = { weibo: "微博", wechat: "微信", website: "网站", press_conference: "新闻发布会",
+    briefing: "吹风会", interview: "媒体采访", policy_doc: "政策解读稿", phone_callback: "电话回访" };
+  var KIND_LABELS = { response: "回应", interpretation: "政策解读" };
+  var DUE_CLASSES = { "已超期": "due-overdue", "超时完成": "due-late", "即将到期": "due-soon",
+    "按时完成": "due-ok", "计时暂停": "due-paused" };
+
   var chart = null;
   var timer = null;
+  var unitNames = {};  // unit id → name, from PATHS.units
+  var lastTickets = null;
+  var currentTicket = null;  // id (string) shown in the detail panel
+  var pendingAlert = null;  // ?alert=ID still to be located after the next summary
+  var highlightAlert = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -23,6 +54,41 @@
     return node;
   }
 
+  // PATHS[name] with its {id} filled in (encoded), plus an optional query string.
+  function apiPath(name, id, query) {
+    var path = PATHS[name].replace("{id}", encodeURIComponent(String(id)));
+    var qs = query ? new URLSearchParams(query).toString() : "";
+    return qs ? path + "?" + qs : path;
+  }
+
+  // The ?ticket= / ?alert= parameter of notification links, or null.
+  function urlParam(name) {
+    var value = (new URLSearchParams(window.location.search).get(name) || "").trim();
+    return value === "" ? null : value;
+  }
+
+  function setUrlParam(name, value) {
+    var url = new URL(window.location.href);
+    if (value === null) { url.searchParams.delete(name); } else { url.searchParams.set(name, value); }
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+
+  function isId(value) { return /^[1-9][0-9]{0,17}$/.test(value || ""); }
+
+  function stateLabel(state) { return STATE_LABELS[state] || state || ""; }
+
+  function unitLabel(unitId) {
+    if (unitId === null || unitId === undefined) { return "未交办"; }
+    return unitNames[unitId] || "单位 #" + unitId;
+  }
+
+  function gradeBadge(grade) {
+    if (!grade) { return el("span", "muted", "未分级"); }
+    return el("span", "grade grade-" + grade, grade + " " + (GRADE_LABELS[grade] || ""));
+  }
+
+  function dueBadge(status) { return el("span", "due " + (DUE_CLASSES[status] || ""), status); }
+
   function showLogin(message) {
     window.sessionStorage.removeItem(TOKEN_KEY);
     if (timer) { window.clearInterval(timer); timer = null; }
@@ -30,6 +96,11 @@
     $("session-bar").hidden = true;
     $("login-view").hidden = false;
     setText("login-error", message || "");
+    // Nothing of the last user stays on the page (the URL keeps ?ticket= for the next login).
+    currentTicket = null;
+    lastTickets = null;
+    $("ticket-panel").hidden = true;
+    $("ticket-detail").hidden = true;
   }
 
   function api(path, options) {
@@ -43,7 +114,11 @@
         throw new Error("unauthorized");
       }
       return res.json().catch(function () { return {}; }).then(function (body) {
-        if (!res.ok) { throw new Error(body.detail ? String(body.detail) : "请求失败 " + res.status); }
+        if (!res.ok) {
+          var err = new Error(typeof body.detail === "string" ? body.detail : "请求失败 " + res.status);
+          err.status = res.status;
+          throw err;
+        }
         return body;
       });
     });
@@ -56,7 +131,7 @@
     body.set("username", form.elements.username.value);
     body.set("password", form.elements.password.value);
     setText("login-error", "");
-    window.fetch("/api/auth/token", { method: "POST", body: body }).then(function (res) {
+    window.fetch(PATHS.token, { method: "POST", body: body }).then(function (res) {
       return res.json().then(function (data) {
         if (!res.ok) { throw new Error(data.detail ? String(data.detail) : "登录失败"); }
         window.sessionStorage.setItem(TOKEN_KEY, data.access_token);
@@ -70,9 +145,17 @@
     $("login-view").hidden = true;
     $("dashboard-view").hidden = false;
     $("session-bar").hidden = false;
-    api("/api/users/me").then(function (me) {
+    api(apiPath("me")).then(function (me) {
       setText("user-name", me.full_name || me.username);
     }).catch(function () {});
+    api(apiPath("units")).then(function (units) {
+      unitNames = {};
+      units.forEach(function (u) { unitNames[u.id] = u.name; });
+      if (lastTickets) { renderTickets(lastTickets.rows, lastTickets.more); }
+    }).catch(function () {});
+    pendingAlert = highlightAlert = urlParam("alert");
+    var ticketId = urlParam("ticket");
+    if (ticketId !== null) { openTicket(ticketId, true); }
     load();
     if (!timer) { timer = window.setInterval(load, REFRESH_MS); }
   }
@@ -80,12 +163,233 @@
   function load() {
     var days = $("days").value;
     setText("status", "加载中…");
-    api("/api/dashboard/summary?days=" + encodeURIComponent(days)).then(function (data) {
+    api(apiPath("summary", null, { days: days })).then(function (data) {
       render(data);
       setText("status", "更新于 " + new Date().toLocaleTimeString("zh-CN"));
+      if (pendingAlert !== null) {
+        var wanted = pendingAlert;
+        pendingAlert = null;
+        locateAlert(wanted, data.open_alerts);
+      }
     }).catch(function (err) {
       if (err.message !== "unauthorized") { setText("status", "加载失败：" + err.message); }
     });
+    loadTickets();
+    if (currentTicket !== null && !$("ticket-panel").hidden) { openTicket(currentTicket, false, true); }
+  }
+
+  // ---- 工单 list: the open tickets this user may see (handlers: their unit's), newest first.
+
+  function loadTickets() {
+    // One request per open state, so closed tickets never crowd open ones out of the limit.
+    Promise.all(OPEN_STATES.map(function (state) {
+      return api(apiPath("tickets", null, { state: state, limit: TICKET_LIMIT }));
+    })).then(function (lists) {
+      var all = [].concat.apply([], lists);
+      all.sort(function (a, b) { return b.id - a.id; });
+      lastTickets = { rows: all.slice(0, TICKET_LIMIT), more: all.length > TICKET_LIMIT };
+      renderTickets(lastTickets.rows, lastTickets.more);
+    }).catch(function (err) {
+      if (err.message !== "unauthorized") { setText("tickets-summary", "加载失败：" + err.message); }
+    });
+  }
+
+  function responseDeadline(t) {
+    var found = (t.deadlines || []).filter(function (d) { return d.clock === "response"; })[0];
+    if (found) { return found; }
+    if (!t.response_due_at) { return null; }
+    var overdue = !t.first_response_at && Date.parse(t.response_due_at) < Date.now();
+    return { due_at: t.response_due_at, status: overdue ? "已超期" : "" };
+  }
+
+  function renderTickets(rows, more) {
+    var tbody = $("tickets").tBodies[0];
+    clear(tbody);
+    $("tickets-empty").hidden = rows.length > 0;
+    $("tickets").hidden = rows.length === 0;
+    var overdue = rows.filter(function (t) {
+      return (t.deadlines || []).some(function (d) { return d.status === "已超期"; });
+    }).length;
+    setText("tickets-summary", (more ? "显示最新 " + rows.length + " 张" : "共 " + rows.length + " 张") +
+      (overdue ? "，其中 " + overdue + " 张有超期时限" : ""));
+    rows.forEach(function (t) {
+      var tr = el("tr", String(t.id) === currentTicket ? "selected" : "");
+      tr.appendChild(el("td", "", "#" + t.id));
+      var link = el("a", "", t.title || "（无标题）");
+      link.href = "?ticket=" + encodeURIComponent(String(t.id));
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        openTicket(String(t.id), true);
+      });
+      tr.appendChild(el("td", "title")).appendChild(link);
+      tr.appendChild(el("td")).appendChild(gradeBadge(t.grade));
+      tr.appendChild(el("td", "", stateLabel(t.state) + (t.paused_at ? "（计时暂停）" : "")));
+      tr.appendChild(el("td", "", unitLabel(t.unit_id)));
+      var due = responseDeadline(t);
+      var cell = el("td");
+      if (due) {
+        cell.appendChild(el("span", "", localTime(due.due_at) + " "));
+        if (due.status) { cell.appendChild(dueBadge(due.status)); }
+      } else {
+        cell.textContent = "—";
+      }
+      tr.appendChild(cell);
+      tbody.appendChild(tr);
+    });
+  }
+
+  // ---- 工单详情 panel (?ticket=ID).
+
+  function openTicket(id, scroll, quiet) {
+    var panel = $("ticket-panel");
+    currentTicket = id;
+    panel.hidden = false;
+    markSelected();
+    if (!quiet) {
+      setUrlParam("ticket", id);
+      setText("ticket-id", isId(id) ? "#" + id : "");
+      $("ticket-detail").hidden = true;
+      setText("ticket-message", "加载中…");
+      $("ticket-message").className = "status";
+    }
+    if (scroll) { panel.scrollIntoView({ behavior: "smooth", block: "start" }); }
+    if (!isId(id)) { ticketError("链接中的工单编号无效：" + id); return; }
+    api(apiPath("ticket", id)).then(function (t) {
+      if (currentTicket !== id) { return; }  // another ticket was opened meanwhile
+      renderTicket(t);
+    }).catch(function (err) {
+      if (currentTicket !== id || err.message === "unauthorized") { return; }
+      if (err.status === 403) {
+        ticketError("无权查看工单 #" + id + "：承办人只能查看本单位牵头或协办的工单。");
+      } else if (err.status === 404) {
+        ticketError("工单 #" + id + " 不存在，请核对通知中的链接。");
+      } else {
+        ticketError("工单 #" + id + " 加载失败：" + err.message);
+      }
+    });
+  }
+
+  function ticketError(message) {
+    $("ticket-detail").hidden = true;
+    setText("ticket-message", message);
+    $("ticket-message").className = "error";
+  }
+
+  function closeTicket() {
+    currentTicket = null;
+    $("ticket-panel").hidden = true;
+    setUrlParam("ticket", null);
+    markSelected();
+  }
+
+  function markSelected() {
+    var links = $("tickets").querySelectorAll("tbody tr");
+    Array.prototype.forEach.call(links, function (tr) {
+      tr.classList.toggle("selected", tr.firstChild.textContent === "#" + currentTicket);
+    });
+  }
+
+  function renderTicket(t) {
+    setText("ticket-message", "");
+    $("ticket-message").className = "status";
+    setText("ticket-id", "#" + t.id);
+    setText("ticket-title", t.title || "（无标题）");
+    var grade = $("ticket-grade");
+    clear(grade);
+    grade.appendChild(gradeBadge(t.grade));
+    setText("ticket-state", stateLabel(t.state) +
+      (t.paused_at ? "（计时暂停：" + (t.pause_reason || "") + "）" : ""));
+    var units = unitLabel(t.unit_id);
+    if (t.assisting_unit_ids && t.assisting_unit_ids.length) {
+      units += "；协办：" + t.assisting_unit_ids.map(unitLabel).join("、");
+    }
+    setText("ticket-unit", units);
+    setText("ticket-created", localTime(t.created_at));
+    var notes = [];
+    if (t.online_note) { notes.push("线上情况：" + t.online_note); }
+    if (t.offline_note) { notes.push("线下情况：" + t.offline_note); }
+    if (t.dismiss_reason) { notes.push("误报原因：" + t.dismiss_reason); }
+    setText("ticket-notes", notes.join("\n"));
+    $("ticket-notes").hidden = notes.length === 0;
+
+    fillTable("ticket-deadlines", t.deadlines || [], function (d, tr) {
+      tr.appendChild(el("td", "", d.label));
+      tr.appendChild(el("td", "", localTime(d.due_at)));
+      tr.appendChild(el("td")).appendChild(dueBadge(d.status));
+      tr.appendChild(el("td", "", d.met_at ? localTime(d.met_at) : "—"));
+      if (d.status === "已超期") { tr.className = "overdue"; }
+    });
+    fillTable("ticket-timeline", t.timeline || [], function (row, tr) {
+      tr.appendChild(el("td", "nowrap", localTime(row.at)));
+      tr.appendChild(el("td", "", ACTION_LABELS[row.action] || row.action));
+      var move = "—";
+      if (row.from_state && row.to_state && row.from_state !== row.to_state) {
+        move = stateLabel(row.from_state) + " → " + stateLabel(row.to_state);
+      } else if (row.to_state) {
+        move = (row.from_state ? "" : "→ ") + stateLabel(row.to_state);
+      }
+      tr.appendChild(el("td", "nowrap", move));
+      tr.appendChild(el("td", "note", row.note));
+    });
+    fillTable("ticket-responses", t.responses || [], function (r, tr) {
+      tr.appendChild(el("td", "", CHANNEL_LABELS[r.channel] || r.channel));
+      tr.appendChild(el("td", "", KIND_LABELS[r.kind] || r.kind));
+      tr.appendChild(el("td", "wrap", r.title || r.summary || "（无标题）"));
+      tr.appendChild(el("td", "wrap")).appendChild(responseLink(r.url));
+      tr.appendChild(el("td", "nowrap", localTime(r.published_at)));
+    });
+    $("ticket-detail").hidden = false;
+  }
+
+  // Only web links become links; anything else (javascript:, data:, relative) stays text.
+  function responseLink(url) {
+    if (!url) { return el("span", "muted", "—"); }
+    if (!/^https?:\/\//i.test(url)) { return el("span", "", url); }
+    var a = el("a", "", url);
+    a.href = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    return a;
+  }
+
+  function fillTable(id, rows, fillRow) {
+    var table = $(id);
+    var tbody = table.tBodies[0];
+    clear(tbody);
+    table.hidden = rows.length === 0;
+    $(id + "-empty").hidden = rows.length > 0;
+    rows.forEach(function (row) {
+      var tr = el("tr");
+      fillRow(row, tr);
+      tbody.appendChild(tr);
+    });
+  }
+
+  // ---- ?alert=ID: highlight it among the open alerts, or say it is handled.
+
+  function locateAlert(id, alerts) {
+    var notice = $("alert-notice");
+    notice.hidden = false;
+    if (!isId(id)) {
+      notice.textContent = "链接中的预警编号无效：" + id;
+      $("alerts-section").scrollIntoView({ behavior: "smooth", block: "start" });
+      return;
+    }
+    var item = $("alert-" + id);
+    if (item) {
+      notice.textContent = "已定位到预警 #" + id + "（高亮显示）。";
+      item.scrollIntoView({ behavior: "smooth", block: "center" });
+      return;
+    }
+    notice.textContent = "预警 #" + id + " 不在待处理列表中：该预警已签收或已处理。";
+    $("alerts-section").scrollIntoView({ behavior: "smooth", block: "start" });
+    if (alerts.length < 50) { return; }
+    // The list shows the newest 50 only: ask about this one (duty staff and leaders may).
+    api(apiPath("alert", id)).then(function (a) {
+      var said = { open: "预警 #" + id + " 仍待处理，但不在最新 50 条之内。",
+        acknowledged: "预警 #" + id + " 已签收。", dismissed: "预警 #" + id + " 已驳回（误报）。" };
+      if (said[a.status]) { notice.textContent = said[a.status]; }
+    }).catch(function () {});
   }
 
   function render(data) {
@@ -184,7 +488,8 @@
     clear(list);
     $("alerts-empty").hidden = alerts.length > 0;
     alerts.forEach(function (a) {
-      var li = el("li");
+      var li = el("li", String(a.id) === highlightAlert ? "highlight" : "");
+      li.id = "alert-" + a.id;
       var isSource = a.kind === "source";
       li.appendChild(el("span", isSource ? "health health-" + a.level : "grade grade-" + a.level,
         isSource ? a.level_label : a.level + " " + a.level_label));
@@ -204,8 +509,11 @@
 
   function acknowledge(alertId, button) {
     button.disabled = true;
-    api("/api/alerts/" + encodeURIComponent(alertId) + "/acknowledge", { method: "POST" })
-      .then(load)
+    api(apiPath("acknowledge", alertId), { method: "POST" })
+      .then(function () {
+        if (String(alertId) === highlightAlert) { setText("alert-notice", "预警 #" + alertId + " 已签收。"); }
+        load();
+      })
       .catch(function (err) {
         button.disabled = false;
         if (err.message !== "unauthorized") { setText("status", "签收失败：" + err.message); }
@@ -217,6 +525,7 @@
     $("logout").addEventListener("click", function () { showLogin(""); });
     $("refresh").addEventListener("click", load);
     $("days").addEventListener("change", load);
+    $("ticket-close").addEventListener("click", closeTicket);
     if (token()) { start(); } else { showLogin(""); }
   });
 }());

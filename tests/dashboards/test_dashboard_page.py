@@ -20,7 +20,8 @@ INJECTED = "<script>alert(1)</script>"
 STATIC = Path(web.STATIC_DIR)
 # Every way a script can turn a string into markup or code.
 MARKUP_SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|"
-                          r"\beval\(|new Function|setAttribute\(\s*['\"]on")
+                          r"createContextualFragment|parseFromString|srcdoc|"
+                          r"\beval\(|new Function|setAttribute\(\s*['\"]on|\.on\w+\s*=")
 
 
 def test_the_page_forbids_inline_scripts_by_policy(client: TestClient) -> None:
