@@ -38,6 +38,7 @@
   var currentTicket = null;  // id (string) shown in the detail panel
   var pendingAlert = null;  // ?alert=ID still to be located after the next summary
   var highlightAlert = null;
+  var userRole = null;  // handlers may not sign for alerts: the button is not offered to them
 
   function $(id) { return document.getElementById(id); }
 
@@ -91,6 +92,7 @@
 
   function showLogin(message) {
     window.sessionStorage.removeItem(TOKEN_KEY);
+    userRole = null;
     if (timer) { window.clearInterval(timer); timer = null; }
     $("dashboard-view").hidden = true;
     $("session-bar").hidden = true;
@@ -147,6 +149,7 @@
     $("session-bar").hidden = false;
     api(apiPath("me")).then(function (me) {
       setText("user-name", me.full_name || me.username);
+      if (me.role !== userRole) { userRole = me.role; load(); }
     }).catch(function () {});
     api(apiPath("units")).then(function (units) {
       unitNames = {};
@@ -499,10 +502,12 @@
       body.appendChild(el("div", "meta", (isSource ? "采集异常" : a.event_topic_label) + " · " + when +
         (a.reason ? " · " + a.reason : "")));
       li.appendChild(body);
-      var button = el("button", "", "签收");
-      button.type = "button";
-      button.addEventListener("click", function () { acknowledge(a.id, button); });
-      li.appendChild(button);
+      if (userRole !== "handler") {
+        var button = el("button", "", "签收");
+        button.type = "button";
+        button.addEventListener("click", function () { acknowledge(a.id, button); });
+        li.appendChild(button);
+      }
       list.appendChild(li);
     });
   }
