@@ -74,11 +74,48 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         if not args.input or not args.model:
             print("用法: yuqing classify train --input labelled.jsonl --model PATH", file=sys.stderr)
             return 2
-        metrics = analysis.train_model(input_path=args.input, model_path=args.model)
+        extra = [] if args.no_corrections else _stored_corrections()
+        if extra:
+            # Corrections use the office's topic codes; a file with another label set ignores them.
+            labels = _labels_of(args.input)
+            extra = [(text, topic) for text, topic in extra if topic in labels]
+        metrics = analysis.train_model(input_path=args.input, model_path=args.model, extra_examples=extra)
+        metrics["corrections_used"] = len(extra)
         print(json.dumps(metrics, ensure_ascii=False, default=str))
         return 0
     analysis.classify_lines(sys.stdin, sys.stdout, explain=args.explain, model_path=args.model)
     return 0
+
+
+def _labels_of(path: str) -> set[str]:
+    labels = set()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                labels.add(str(json.loads(line)["topic"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # train_model reports bad lines itself
+    return labels
+
+
+def _stored_corrections() -> list[tuple[str, str]]:
+    """The duty officers' re-labels and false alarms from the database, if there is one."""
+    import sqlalchemy as sa
+
+    from core.config import get_settings
+    from core.db import session_scope
+    from core.mentions import service as mentions
+
+    settings = get_settings()
+    url = settings.resolved_database_url
+    if url.startswith("sqlite") and not (settings.var_dir / "yuqing.sqlite").exists() and not settings.database_url:
+        return []  # no database here yet: nothing was corrected
+    try:
+        with session_scope() as session:
+            return mentions.training_corrections(session=session)
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"未读取纠错数据（{type(exc).__name__}），仅用训练文件训练", file=sys.stderr)
+        return []
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -129,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true", help="输出命中的规则、模型得分和地名")
     p.add_argument("--model", help="模型文件路径")
     p.add_argument("--input", help="训练数据（train 时），每行 {\"text\":..,\"topic\":..}")
+    p.add_argument("--no-corrections", action="store_true",
+                   help="train 时不使用值班人员的改正与误报标记（默认使用数据库中的）")
     p.set_defaults(func=_cmd_classify)
     return parser
 

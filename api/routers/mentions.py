@@ -4,8 +4,9 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, Dispatcher, SessionDep
 from api.schemas import ManualMentionIn
 from core.errors import NotFound
 from core.mentions import service as mentions
@@ -53,3 +54,13 @@ def create_mention(session: SessionDep, user: CurrentUser, body: ManualMentionIn
         response.status_code = status.HTTP_200_OK
     session.refresh(result.mention)  # embedded mode has analyzed it by now
     return result.mention
+
+
+class LabelIn(BaseModel):
+    topic: str
+
+
+@router.post("/{mention_id}/label", response_model=MentionPublic)
+def label_mention(session: SessionDep, user: Dispatcher, mention_id: int, body: LabelIn) -> Mention:
+    """改正话题分类（值班人员、领导）：记入训练数据，下次训练模型时使用。"""
+    return mentions.relabel(session=session, mention_id=mention_id, topic=body.topic, actor_id=user.id)

@@ -57,6 +57,10 @@ class Mention(MentionBase, table=True):
     # sweep stops re-sending the mention; it stays stored with its error for a person to look at.
     process_attempts: int = 0
     process_error: str = Field(default="", max_length=1000)
+    # A person's correction of the topic (re-label): training data for the next model.
+    label_topic: str = Field(default="", max_length=30)
+    labelled_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    labelled_at: datetime | None = time_field()
     analyzer_version: str = Field(default="", max_length=20)
     topics: list[str] = json_list_field()
     topic_scores: dict[str, Any] = json_dict_field()
@@ -87,3 +91,4 @@ class MentionPublic(MentionBase):
     event_id: int | None
     process_attempts: int
     process_error: str
+    label_topic: str

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.mentions.models import Mention, MentionCreate
 from core.timeutil import utcnow
 
@@ -108,6 +108,53 @@ def record_process_failure(*, session: Session, mention_id: int, error: str) -> 
     session.execute(sa.update(Mention)
                     .where(col(Mention.id) == mention_id, col(Mention.analyzed_at).is_(None))
                     .values(process_attempts=col(Mention.process_attempts) + 1, process_error=error[:1000]))
+
+
+def relabel(*, session: Session, mention_id: int, topic: str, actor_id: int | None,
+            allowed: set[str] | None = None) -> Mention:
+    """Record a person's topic for a mention (its analysis stays as it was, for comparison)."""
+    from core.analysis_labels import TOPIC_LABELS
+    from core.audit import service as audit
+
+    allowed = allowed or set(TOPIC_LABELS)
+    if topic not in allowed:
+        raise InvalidInput(f"未知的话题分类: {topic}（可选：{'、'.join(sorted(allowed))}）")
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        raise NotFound(f"信息不存在: {mention_id}")
+    before = mention.label_topic or (mention.topics[0] if mention.topics else "")
+    mention.label_topic, mention.labelled_by_id, mention.labelled_at = topic, actor_id, utcnow()
+    session.add(mention)
+    audit.record(session=session, entity="mention", entity_id=mention_id, action="relabel",
+                 actor_id=actor_id, before={"topic": before}, after={"topic": topic})
+    return mention
+
+
+def training_corrections(*, session: Session, limit: int = 20000) -> list[tuple[str, str]]:
+    """(text, topic) pairs the duty officers taught: re-labels, and 'other' for every mention
+    of an event whose alert or ticket they dismissed as a false alarm (误报)."""
+    from core.alerts.models import Alert
+    from core.tickets.models import Ticket
+
+    def text_of(title: str, text: str) -> str:
+        return f"{title}\n{text}".strip()
+
+    pairs: dict[int, tuple[str, str]] = {}
+    dismissed = sa.or_(
+        col(Mention.event_id).in_(select(Alert.event_id).where(Alert.status == "dismissed")),
+        col(Mention.event_id).in_(select(Ticket.event_id).where(Ticket.state == "dismissed")),
+    )
+    for mention_id, title, text in session.exec(
+            select(Mention.id, Mention.title, Mention.text).where(dismissed)
+            .order_by(col(Mention.id)).limit(limit)):
+        if mention_id is not None:
+            pairs[mention_id] = (text_of(title, text), "other")
+    for mention_id, title, text, topic in session.exec(
+            select(Mention.id, Mention.title, Mention.text, Mention.label_topic)
+            .where(Mention.label_topic != "").order_by(col(Mention.id)).limit(limit)):
+        if mention_id is not None:
+            pairs[mention_id] = (text_of(title, text), topic)  # an explicit re-label wins
+    return list(pairs.values())
 
 
 def get(*, session: Session, mention_id: int) -> Mention | None:
