@@ -5,11 +5,16 @@ of card_type 9 with an ``mblog``; a keyword search (100103type=1 / type=61 &q=..
 in ``card_group`` of card_type 11 cards. Truncated long posts end in a 全文 link and are
 completed from ``statuses/extend`` (or ``longText`` when the search embeds it). weibo.com
 ``ajax`` lists ``statuses`` (or ``data.list``) with ``text_raw``/``mblogid``/``isLongText``.
+
+Comments: m.weibo.cn ``comments/hotflow`` (``data.data`` plus a ``max_id``/``max_id_type``
+cursor, 0 on the last page; replies nested in each comment's ``comments``) and the legacy
+``api/comments/show?page=N`` (``data.data`` newest, ``data.hot_data`` hottest, ``like_counts``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +26,13 @@ EMPTY = "empty"  # a valid answer with nothing in it ("这里还没有内容")
 OK = "ok"
 _EMPTY_MSGS = ("这里还没有内容", "暂无", "没有内容", "无结果", "没有找到")
 _BLOCK_MSGS = ("频繁", "稍后再试", "限制", "异常")
+# Emoticons are <img alt=[怒]>: their alt text carries the sentiment, so it is kept.
+_EMOTICON = re.compile(r"""<img\b[^>]*?\balt=["']?(\[[^\]"'<>]{1,20}\])[^>]*>""", re.I)
+
+
+def weibo_text(fragment: str) -> str:
+    """Plain text of a Weibo HTML fragment, emoticons as their [名称]."""
+    return plain_text(_EMOTICON.sub(lambda m: m.group(1), fragment or ""))
 
 
 class WeiboError(ValueError):
@@ -94,13 +106,13 @@ def iter_mblogs(data: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 def _text(mblog: Mapping[str, Any]) -> tuple[str, bool]:
     long_text = mblog.get("longText")
     if isinstance(long_text, Mapping) and long_text.get("longTextContent"):
-        return plain_text(str(long_text["longTextContent"])), False
+        return weibo_text(str(long_text["longTextContent"])), False
     if mblog.get("text_raw") is not None:  # weibo.com ajax: plain text already
         text = str(mblog.get("text_raw") or "").replace("\u200b", "").strip()
         return text, bool(mblog.get("isLongText"))
     raw_html = str(mblog.get("text") or "")
     truncated = bool(mblog.get("isLongText")) or ">全文</a>" in raw_html
-    text = plain_text(raw_html)
+    text = weibo_text(raw_html)
     if truncated and text.endswith("全文"):
         text = text[: -len("全文")].rstrip()
     return text, truncated
@@ -152,7 +164,7 @@ def parse_long_text(data: Any) -> str:
     body = data.get("data") if isinstance(data, Mapping) else None
     if not isinstance(body, Mapping) or not body.get("longTextContent"):
         raise WeiboError("长微博全文接口没有返回正文")
-    return plain_text(str(body["longTextContent"]))
+    return weibo_text(str(body["longTextContent"]))
 
 
 def next_since_id(data: Any) -> str | None:
@@ -164,3 +176,71 @@ def next_since_id(data: Any) -> str | None:
     if isinstance(info, Mapping) and info.get("since_id"):
         return str(info["since_id"])
     return None
+
+
+@dataclass(frozen=True)
+class WeiboComment:
+    id: str
+    author: str
+    text: str
+    published_at: datetime | None
+    likes: int
+    replies: int
+    raw: str
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    state: str  # OK | EMPTY
+    comments: list[WeiboComment]
+    max_id: str  # hotflow cursor of the next page; "0" or "" on the last one
+    max_id_type: str
+    max_page: int  # legacy api/comments/show: number of pages (data.max)
+
+
+def parse_comment(comment: Mapping[str, Any], now: datetime) -> WeiboComment | None:
+    ident = str(comment.get("idstr") or comment.get("id") or comment.get("mid") or "").strip()
+    if not ident:
+        return None
+    user = comment.get("user") if isinstance(comment.get("user"), Mapping) else {}
+    assert isinstance(user, Mapping)
+    total = comment.get("total_number")
+    return WeiboComment(
+        id=ident,
+        author=str(user.get("screen_name") or "")[:200],
+        text=weibo_text(str(comment.get("text") or "")),
+        published_at=parse_cn_time(comment.get("created_at"), now),
+        # hotflow says like_count, the legacy API like_counts
+        likes=parse_count(comment.get("like_count", comment.get("like_counts"))),
+        replies=parse_count(total) if total is not None else 0,
+        raw=json.dumps(comment, ensure_ascii=False),
+    )
+
+
+def _comment_dicts(body: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for key in ("data", "hot_data"):
+        for comment in body.get(key) or []:
+            if not isinstance(comment, Mapping):
+                continue
+            yield comment
+            # hotflow inlines the first replies; a reply is a comment too (often the angry one)
+            for reply in comment.get("comments") or []:
+                if isinstance(reply, Mapping):
+                    yield reply
+
+
+def parse_comments(data: Any, now: datetime) -> CommentPage:
+    """One page of comments/hotflow or api/comments/show; raises WeiboError (login wall...)."""
+    state = check_envelope(data)
+    body = data.get("data") if isinstance(data, Mapping) else None
+    if state == EMPTY or not isinstance(body, Mapping):
+        return CommentPage(EMPTY, [], "", "", 0)
+    seen: set[str] = set()
+    comments: list[WeiboComment] = []
+    for raw in _comment_dicts(body):
+        comment = parse_comment(raw, now)
+        if comment is not None and comment.id not in seen:  # hot_data repeats data
+            seen.add(comment.id)
+            comments.append(comment)
+    return CommentPage(OK if comments else EMPTY, comments, str(body.get("max_id") or ""),
+                       str(body.get("max_id_type") or "0"), parse_count(body.get("max")))

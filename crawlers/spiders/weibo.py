@@ -5,7 +5,10 @@ params: mode = search | timeline | ajax | rss (default: search when keywords are
 timeline); keyword (else the source's keywords); search_type (1 综合, 61 实时; default 61, the
 newest first); uid or containerid; base_url (default https://m.weibo.cn; https://weibo.com for
 ajax; the RSSHub instance for rss); rss_path (default /weibo/user/<uid> or /weibo/keyword/<kw>);
-max_pages (default 2); long_text (fetch the full text of truncated posts; default true).
+max_pages (default 2); long_text (fetch the full text of truncated posts; default true);
+comments (also store the comments of new posts that have any; default false), comments_api
+(hotflow | show, default hotflow), max_comment_pages (default 2), comments_base_url (default
+base_url, or https://m.weibo.cn for ajax).
 Incremental: cursor.since_id is the newest id stored; older posts end the paging.
 """
 
@@ -26,7 +29,14 @@ from crawlers.items import MentionItem
 from crawlers.report import OK
 from crawlers.spiders.base import SourceRef, SourceSpider
 from crawlers.textutil import load_json
-from crawlers.weibo import WeiboError, WeiboPost, parse_long_text, parse_timeline
+from crawlers.weibo import (
+    WeiboComment,
+    WeiboError,
+    WeiboPost,
+    parse_comments,
+    parse_long_text,
+    parse_timeline,
+)
 
 logger = logging.getLogger(__name__)
 M_WEIBO = "https://m.weibo.cn"
@@ -157,6 +167,8 @@ class WeiboSpider(SourceSpider):
                 yield self.long_text_request(source, post)
             else:
                 yield self.item(source, post, post.text)
+            if source.params.get("comments") and post.comments > 0:
+                yield self.comments_request(source, post, 1)
         max_pages = self.int_param(source, "max_pages", 2)
         if fresh and len(fresh) == len(posts) and page < max_pages:
             yield scrapy.Request(self.list_url(source, page + 1, keyword), headers=response.request.headers
@@ -206,3 +218,57 @@ class WeiboSpider(SourceSpider):
                            external_id=post.id, url=post.url, title="", text=text, author=post.author,
                            published_at=post.published_at, likes=post.likes, reposts=post.reposts,
                            comments=post.comments, raw=json.dumps(raw, ensure_ascii=False))
+
+    # ----- comments -----------------------------------------------------------------------------
+    def comments_request(self, source: SourceRef, post: WeiboPost, page: int, max_id: str = "",
+                         max_id_type: str = "0") -> scrapy.Request:
+        params = source.params
+        # comments live on m.weibo.cn whatever API listed the post
+        default = M_WEIBO if self.mode(source) == "ajax" else str(params.get("base_url") or M_WEIBO)
+        base = str(params.get("comments_base_url") or default).rstrip("/")
+        if params.get("comments_api") == "show":
+            url = f"{base}/api/comments/show?id={post.id}&page={page}"
+        else:
+            cursor = f"&max_id={max_id}" if max_id else ""
+            url = f"{base}/comments/hotflow?id={post.id}&mid={post.id}{cursor}&max_id_type={max_id_type}"
+        return scrapy.Request(url, callback=self.parse_comments, errback=self.on_page_error,
+                              cb_kwargs={"source": source, "post": post, "page": page},
+                              headers={"Accept": "application/json, text/plain, */*",
+                                       "X-Requested-With": "XMLHttpRequest", "MWeibo-Pwa": "1"},
+                              dont_filter=True)
+
+    def parse_comments(self, response: Response, source: SourceRef, post: WeiboPost,
+                       page: int) -> Iterator[MentionItem | scrapy.Request]:
+        report = self.report_for(source)
+        try:
+            result = parse_comments(load_json(response.body), datetime.now(UTC))
+        except WeiboError as exc:
+            if exc.health != "error":  # a login wall / refusal: the source needs attention
+                report.fail(f"评论：{exc}", health=exc.health)
+            else:
+                report.warnings.append(f"微博 {post.id} 的评论第 {page} 页无法读取：{exc}")
+            return
+        except ValueError:
+            found = self.wall(response, self.decode(response))
+            if found:
+                report.fail(found[1], health=found[0])
+            else:
+                report.warnings.append(f"微博 {post.id} 的评论第 {page} 页不是 JSON")
+            return
+        report.fetched += len(result.comments)
+        for comment in result.comments:
+            if comment.text:  # a picture-only comment has nothing to analyse
+                yield self.comment_item(source, post, comment)
+        if not result.comments or page >= self.int_param(source, "max_comment_pages", 2):
+            return
+        if source.params.get("comments_api") == "show":
+            if page < result.max_page:
+                yield self.comments_request(source, post, page + 1)
+        elif result.max_id not in ("", "0"):  # max_id 0 marks the last page
+            yield self.comments_request(source, post, page + 1, result.max_id, result.max_id_type)
+
+    def comment_item(self, source: SourceRef, post: WeiboPost, comment: WeiboComment) -> MentionItem:
+        return MentionItem(source_id=source.id, channel=source.channel, external_id=f"comment:{comment.id}",
+                           url=f"{post.url}#comment-{comment.id}", title="", text=comment.text,
+                           author=comment.author, published_at=comment.published_at, likes=comment.likes,
+                           comments=comment.replies, raw=comment.raw)
