@@ -167,6 +167,18 @@ class SourceSpider(scrapy.Spider):
         report.warnings.append(f"{label}：页面不完整（下载被截断），本次未保存")
         return None
 
+    def detail_unreadable(self, response: Response, page: str, source: SourceRef, label: str,
+                          error: Exception) -> None:
+        """A detail page that did not parse: a login/captcha wall fails the source; anything
+        else is one page lost, said as a warning, while the rest of the crawl goes on."""
+        found = self.wall(response, page)
+        report = self.report_for(source)
+        if found:
+            report.fail(found[1], health=found[0])
+        else:
+            report.pages_failed += 1
+            report.warnings.append(f"{label}：{error}")
+
     def wall(self, response: Response, text: str = "") -> tuple[str, str] | None:
         """(health, reason) if the response is a login/captcha wall (also after redirects)."""
         urls = [*response.request.meta.get("redirect_urls", []), response.url] if response.request else [response.url]

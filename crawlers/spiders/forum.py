@@ -125,12 +125,7 @@ class ForumSpider(SourceSpider):
             else:
                 thread = parse_discuz_thread(page, ref.url, now)
         except ForumError as exc:
-            found = self.wall(response, page)
-            if found:
-                report.fail(found[1], health=found[0])
-            else:
-                report.pages_failed += 1
-                report.warnings.append(f"帖子 {ref.title or ref.url}：{exc}")
+            self.detail_unreadable(response, page, source, f"帖子 {ref.title or ref.url}", exc)
             return
         yield from self.thread_items(source, thread, report, ref)
         threads = dict(source.cursor.get("threads") or {})

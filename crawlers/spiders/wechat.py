@@ -96,12 +96,7 @@ class WechatSpider(SourceSpider):
         try:
             article = parse_article(page)
         except WechatError as exc:
-            found = self.wall(response, page)
-            if found:
-                report.fail(found[1], health=found[0])
-            else:
-                report.pages_failed += 1
-                report.warnings.append(f"{entry.title or entry.url}：{exc}")
+            self.detail_unreadable(response, page, source, entry.title or entry.url, exc)
             return
         if not matches_keywords(source.keywords, article.title, article.text):
             report.filtered += 1
