@@ -14,6 +14,13 @@
     units: "/api/units",
     tickets: "/api/tickets",
     ticket: "/api/tickets/{id}",
+    assign: "/api/tickets/{id}/assign",
+    transition: "/api/tickets/{id}/transition",
+    dismiss: "/api/tickets/{id}/dismiss",
+    reopen: "/api/tickets/{id}/reopen",
+    signOff: "/api/tickets/{id}/sign-off",
+    responses: "/api/tickets/{id}/responses",
+    notes: "/api/tickets/{id}/notes",
     alert: "/api/alerts/{id}",
     acknowledge: "/api/alerts/{id}/acknowledge"
   };
@@ -28,17 +35,32 @@
   var CHANNEL_LABELS = { weibo: "微博", wechat: "微信", website: "网站", press_conference: "新闻发布会",
     briefing: "吹风会", interview: "媒体采访", policy_doc: "政策解读稿", phone_callback: "电话回访" };
   var KIND_LABELS = { response: "回应", interpretation: "政策解读" };
+  // Who may do what (api/deps.py): the API still decides, this only hides what it would refuse.
+  var DISPATCHERS = ["admin", "leader", "duty"];  // 交办, 标记误报, 重新打开
+  var LEADERS = ["admin", "leader"];  // 审核签发
+  // State changes offered as buttons: a subset of TRANSITIONS in core/tickets/service.py (a test checks).
+  var MOVES = {"assigned": ["handling"], "handling": ["review"], "review": ["handling"],
+    "responded": ["closed", "handling"]};
+  var MOVE_LABELS = { "assigned>handling": "开始处置", "handling>review": "提交审核",
+    "review>handling": "退回修改", "responded>closed": "办结", "responded>handling": "继续处置" };
+  var RESPONDABLE = ["assigned", "handling", "review", "responded"];
+  var SIGN_OFF_GRADES = ["I", "II"];  // their responses need a leader's 审核签发 first
   var DUE_CLASSES = { "已超期": "due-overdue", "超时完成": "due-late", "即将到期": "due-soon",
     "按时完成": "due-ok", "计时暂停": "due-paused" };
 
   var chart = null;
   var timer = null;
   var unitNames = {};  // unit id → name, from PATHS.units
+  var unitList = [];  // the same units in the API's order, for the 交办 select
   var lastTickets = null;
   var currentTicket = null;  // id (string) shown in the detail panel
+  var currentTicketData = null;  // that ticket as last loaded, for the action forms
   var pendingAlert = null;  // ?alert=ID still to be located after the next summary
   var highlightAlert = null;
   var userRole = null;  // handlers may not sign for alerts: the button is not offered to them
+  var userUnitId = null;  // a handler acts on the tickets their unit leads
+  var openAction = null;  // label of the action form open in the panel, if any
+  var actionKey = null;  // what the offered actions were built from (see renderActions)
 
   function $(id) { return document.getElementById(id); }
 
@@ -101,6 +123,7 @@
     // Nothing of the last user stays on the page (the URL keeps ?ticket= for the next login).
     currentTicket = null;
     lastTickets = null;
+    userRole = userUnitId = openAction = actionKey = null;
     $("ticket-panel").hidden = true;
     $("ticket-detail").hidden = true;
   }
@@ -117,13 +140,22 @@
       }
       return res.json().catch(function () { return {}; }).then(function (body) {
         if (!res.ok) {
-          var err = new Error(typeof body.detail === "string" ? body.detail : "请求失败 " + res.status);
+          var err = new Error(errorDetail(body.detail, res.status));
           err.status = res.status;
           throw err;
         }
         return body;
       });
     });
+  }
+
+  // FastAPI's `detail`: a message, or (request validation) a list of {msg} items.
+  function errorDetail(detail, status) {
+    if (typeof detail === "string") { return detail; }
+    if (Array.isArray(detail) && detail.length) {
+      return detail.map(function (d) { return d && d.msg ? String(d.msg) : ""; }).join("；");
+    }
+    return "请求失败 " + status;
   }
 
   function login(event) {
@@ -149,10 +181,12 @@
     $("session-bar").hidden = false;
     api(apiPath("me")).then(function (me) {
       setText("user-name", me.full_name || me.username);
+      userUnitId = me.unit_id === undefined ? null : me.unit_id;
       if (me.role !== userRole) { userRole = me.role; load(); }
     }).catch(function () {});
     api(apiPath("units")).then(function (units) {
       unitNames = {};
+      unitList = units;
       units.forEach(function (u) { unitNames[u.id] = u.name; });
       if (lastTickets) { renderTickets(lastTickets.rows, lastTickets.more); }
     }).catch(function () {});
@@ -252,6 +286,8 @@
       setUrlParam("ticket", id);
       setText("ticket-id", isId(id) ? "#" + id : "");
       $("ticket-detail").hidden = true;
+      openAction = actionKey = null;
+      setActionMessage("", "status");
       setText("ticket-message", "加载中…");
       $("ticket-message").className = "status";
     }
@@ -341,6 +377,8 @@
       tr.appendChild(el("td", "wrap")).appendChild(responseLink(r.url));
       tr.appendChild(el("td", "nowrap", localTime(r.published_at)));
     });
+    currentTicketData = t;
+    renderActions(t);
     $("ticket-detail").hidden = false;
   }
 
@@ -366,6 +404,282 @@
       fillRow(row, tr);
       tbody.appendChild(tr);
     });
+  }
+
+
+  // ---- 办理: the actions on the ticket in the panel, offered by role and state.
+
+  function roleIn(roles) { return roles.indexOf(userRole) >= 0; }
+
+  // The lead unit's handler, or duty staff and leaders: state changes and responses.
+  function leads(t) {
+    return roleIn(DISPATCHERS) ||
+      (userRole === "handler" && userUnitId !== null && t.unit_id === userUnitId);
+  }
+
+  // Assisting units' handlers may add 线上/线下情况 too.
+  function works(t) {
+    return leads(t) || (userRole === "handler" && userUnitId !== null &&
+      (t.assisting_unit_ids || []).indexOf(userUnitId) >= 0);
+  }
+
+  function needsSignOff(t) { return SIGN_OFF_GRADES.indexOf(t.grade) >= 0; }
+
+  function signedOff(t) { return Boolean(t.signed_off_by_id) && Boolean(t.confidentiality_checked); }
+
+  function ticketActions(t) {
+    var actions = [];
+    var open = OPEN_STATES.indexOf(t.state) >= 0;
+    if (roleIn(DISPATCHERS) && open) {
+      actions.push({ label: t.state === "triage" ? "交办" : "改派", build: assignForm });
+    }
+    if (roleIn(DISPATCHERS) && t.state === "triage") {
+      actions.push({ label: "标记误报", build: dismissForm });
+    }
+    if (leads(t)) {
+      (MOVES[t.state] || []).forEach(function (to) {
+        var label = MOVE_LABELS[t.state + ">" + to];
+        actions.push({ label: label, build: function (form) { return moveForm(form, to, label); } });
+      });
+    }
+    if (roleIn(LEADERS) && t.state === "review" && !signedOff(t)) {
+      actions.push({ label: "审核签发", build: signOffForm });
+    }
+    if (leads(t) && RESPONDABLE.indexOf(t.state) >= 0 && (!needsSignOff(t) || signedOff(t))) {
+      actions.push({ label: "记录回应", build: responseForm });
+    }
+    if (works(t) && open) {
+      actions.push({ label: "线上/线下情况", build: notesForm });
+    }
+    if (roleIn(DISPATCHERS) && (t.state === "closed" || t.state === "dismissed")) {
+      actions.push({ label: "重新打开", build: reopenForm });
+    }
+    return actions;
+  }
+
+  function renderActions(t) {
+    var key = [t.id, t.state, t.grade, t.unit_id, (t.assisting_unit_ids || []).join(","),
+      t.signed_off_by_id, t.reviewed_by_id, t.confidentiality_checked, userRole, userUnitId].join("|");
+    // The minute refresh must not wipe a form being filled in, unless the ticket moved on.
+    if (openAction !== null && key === actionKey) { return; }
+    if (openAction !== null) { setActionMessage("工单已有变化，请重新选择操作。", "status"); }
+    actionKey = key;
+    openAction = null;
+    var bar = $("ticket-action-buttons");
+    var holder = $("ticket-action-form");
+    clear(bar);
+    clear(holder);
+    var actions = ticketActions(t);
+    var hint = "";
+    if (needsSignOff(t) && leads(t) && RESPONDABLE.indexOf(t.state) >= 0 && !signedOff(t)) {
+      hint = t.grade + "级舆情的回应须提交审核、经领导审核签发后方可记录。";
+    }
+    setText("ticket-action-hint", hint);
+    $("ticket-action-hint").hidden = hint === "";
+    $("ticket-actions").hidden = actions.length === 0 && hint === "";
+    actions.forEach(function (action) {
+      var button = el("button", "", action.label);
+      button.type = "button";
+      button.addEventListener("click", function () { showActionForm(action, button); });
+      bar.appendChild(button);
+    });
+  }
+
+  function showActionForm(action, button) {
+    var holder = $("ticket-action-form");
+    clear(holder);
+    Array.prototype.forEach.call($("ticket-action-buttons").children, function (b) {
+      b.classList.toggle("active", b === button);
+    });
+    setActionMessage("", "status");
+    openAction = action.label;
+    var form = el("form", "action-form");
+    form.appendChild(el("h4", "", action.label));
+    var submit = action.build(form);
+    var row = el("div", "form-buttons");
+    var ok = el("button", "", "提交");
+    ok.type = "submit";
+    var cancel = el("button", "secondary", "取消");
+    cancel.type = "button";
+    cancel.addEventListener("click", hideActionForm);
+    row.appendChild(ok);
+    row.appendChild(cancel);
+    form.appendChild(row);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submit(form.elements);
+    });
+    holder.appendChild(form);
+    var first = form.querySelector("input, select, textarea");
+    if (first) { first.focus(); }
+  }
+
+  function hideActionForm() {
+    openAction = null;
+    clear($("ticket-action-form"));
+    Array.prototype.forEach.call($("ticket-action-buttons").children, function (b) {
+      b.classList.remove("active");
+    });
+  }
+
+  function setActionMessage(text, className) {
+    var node = $("ticket-action-message");
+    node.textContent = text;
+    node.className = className;
+  }
+
+  // Send one action; on success reload the ticket (and the list), else show the API's reason.
+  function act(name, method, body, done) {
+    var id = currentTicket;
+    var buttons = $("ticket-action-form").querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    setActionMessage("提交中…", "status");
+    return api(apiPath(name, id), { method: method, headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) }).then(function () {
+      if (currentTicket !== id) { return; }
+      hideActionForm();
+      setActionMessage(done, "status ok");
+      openTicket(id, false, true);
+      loadTickets();
+    }).catch(function (err) {
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+      if (currentTicket !== id || err.message === "unauthorized") { return; }
+      setActionMessage("操作失败" + (err.status ? "（" + err.status + "）" : "") + "：" + err.message, "error");
+    });
+  }
+
+  // ---- form fields (labels and options are our own text; values come back as typed).
+
+  function field(form, label, control, wide) {
+    var wrap = el("label", wide ? "field wide" : "field");
+    wrap.appendChild(el("span", "", label));
+    wrap.appendChild(control);
+    form.appendChild(wrap);
+    return control;
+  }
+
+  function input(name, type, value, maxLength, required) {
+    var node = el("input");
+    node.name = name;
+    node.type = type || "text";
+    if (value !== undefined && value !== null) { node.value = String(value); }
+    if (maxLength) { node.maxLength = maxLength; }
+    node.required = Boolean(required);
+    return node;
+  }
+
+  function textarea(name, value, maxLength, required) {
+    var node = el("textarea");
+    node.name = name;
+    node.rows = 3;
+    node.value = value || "";
+    node.maxLength = maxLength;
+    node.required = Boolean(required);
+    return node;
+  }
+
+  function choice(name, options, selected) {
+    var node = el("select");
+    node.name = name;
+    node.required = true;
+    options.forEach(function (o) {
+      var option = el("option", "", o[1]);
+      option.value = String(o[0]);
+      option.selected = String(o[0]) === String(selected);
+      node.appendChild(option);
+    });
+    return node;
+  }
+
+  function pairs(labels) { return Object.keys(labels).map(function (k) { return [k, labels[k]]; }); }
+
+  // "YYYY-MM-DDTHH:MM" in this computer's time, what a datetime-local input holds.
+  function localInputValue(date) {
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return date.getFullYear() + "-" + two(date.getMonth() + 1) + "-" + two(date.getDate()) + "T" +
+      two(date.getHours()) + ":" + two(date.getMinutes());
+  }
+
+  function shown() { return currentTicketData || {}; }
+
+  // ---- the forms; each returns what its submit does with the form's elements.
+
+  function assignForm(form) {
+    var t = shown();
+    if (!unitList.length) {
+      form.appendChild(el("p", "error", "责任单位列表未加载，请刷新后重试。"));
+      return function () {};
+    }
+    var options = [["", "请选择责任单位"]].concat(unitList.map(function (u) { return [u.id, u.name]; }));
+    field(form, "牵头单位", choice("unit_id", options, t.unit_id === null ? "" : t.unit_id));
+    field(form, "交办说明", textarea("note", "", 2000), true);
+    return function (f) {
+      act("assign", "POST", { unit_id: Number(f.unit_id.value), note: f.note.value }, "已交办。");
+    };
+  }
+
+  function dismissForm(form) {
+    field(form, "误报原因（必填）", textarea("reason", "", 500, true), true);
+    return function (f) {
+      act("dismiss", "POST", { reason: f.reason.value.trim() }, "已标记为误报。");
+    };
+  }
+
+  function moveForm(form, to, label) {
+    field(form, "说明（选填）", textarea("note", "", 2000), true);
+    return function (f) {
+      act("transition", "POST", { to_state: to, note: f.note.value },
+        label + "：已转为" + stateLabel(to) + "。");
+    };
+  }
+
+  function signOffForm(form) {
+    var t = shown();
+    var reviewed = Boolean(t.reviewed_by_id) && Boolean(t.confidentiality_checked);
+    var check = input("confidentiality_checked", "checkbox", null, 0, !reviewed);
+    check.checked = reviewed;
+    check.disabled = reviewed;
+    var wrap = el("label", "field wide check");
+    wrap.appendChild(check);
+    wrap.appendChild(el("span", "", reviewed ? "回应稿已通过审核（已做保密审查）" : "本人已对回应稿做保密审查"));
+    form.appendChild(wrap);
+    field(form, "签发意见（选填）", textarea("note", "", 2000), true);
+    return function (f) {
+      act("signOff", "POST", { note: f.note.value,
+        confidentiality_checked: reviewed || f.confidentiality_checked.checked }, "已审核签发，可以记录回应。");
+    };
+  }
+
+  function responseForm(form) {
+    field(form, "渠道", choice("channel", pairs(CHANNEL_LABELS), "website"));
+    field(form, "类型", choice("kind", pairs(KIND_LABELS), "response"));
+    field(form, "发布时间（本机时间）",
+      input("published_at", "datetime-local", localInputValue(new Date()), 0, true));
+    field(form, "标题", input("title", "text", "", 500), true);
+    field(form, "链接", input("url", "url", "", 2000), true);
+    field(form, "内容摘要", textarea("summary", "", 4000), true);
+    return function (f) {
+      act("responses", "POST", { channel: f.channel.value, kind: f.kind.value, title: f.title.value,
+        url: f.url.value.trim(), summary: f.summary.value,
+        published_at: new Date(f.published_at.value).toISOString() }, "回应已记录。");
+    };
+  }
+
+  function notesForm(form) {
+    var t = shown();
+    field(form, "线上情况", textarea("online_note", t.online_note, 20000), true);
+    field(form, "线下情况", textarea("offline_note", t.offline_note, 20000), true);
+    return function (f) {
+      act("notes", "PATCH", { online_note: f.online_note.value, offline_note: f.offline_note.value },
+        "情况已保存。");
+    };
+  }
+
+  function reopenForm(form) {
+    field(form, "重新打开原因（必填）", textarea("reason", "", 500, true), true);
+    return function (f) {
+      act("reopen", "POST", { reason: f.reason.value.trim() }, "工单已重新打开。");
+    };
   }
 
   // ---- ?alert=ID: highlight it among the open alerts, or say it is handled.
