@@ -219,7 +219,6 @@ def run_demo(*, host: str, port: int, serve: bool) -> int:
     from crawlers.run import run_crawl_subprocess
     from worker.tasks import sweep_outbox
 
-    settings = get_settings()
     # The demo's handling is recorded on the stories' own dates, so no ticket is auto-opened now.
     os.environ["YUQING_AUTO_TICKET_GRADES"] = "[]"
     get_settings.cache_clear()

@@ -114,8 +114,8 @@ def redis_database() -> Iterator[str]:
     """
     import redis
 
-    base = REDIS_URL.rsplit("/", 1)[0] if REDIS_URL.rsplit("/", 1)[-1].isdigit() else REDIS_URL.rstrip("/")
-    preferred = int(REDIS_URL.rsplit("/", 1)[-1]) if REDIS_URL.rsplit("/", 1)[-1].isdigit() else 15
+    head, _, tail = REDIS_URL.rstrip("/").rpartition("/")
+    base, preferred = (head, int(tail)) if tail.isdigit() else (REDIS_URL.rstrip("/"), 15)
     order = [preferred] + [n for n in range(15, 0, -1) if n != preferred]
     lock = f"yuqing-test-owner-{os.getpid()}"
     for number in order:

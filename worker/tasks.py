@@ -58,14 +58,6 @@ def sweep_outbox() -> int:
     return len(ids)
 
 
-@app.task(name="yuqing.crawl", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
-def crawl(source_names: list[str] | None = None) -> dict[str, Any]:
-    """Crawl sources in a child process (a worker must not restart Twisted's reactor)."""
-    from crawlers.run import run_crawl_subprocess
-
-    return run_crawl_subprocess(source_names)
-
-
 @app.task(name="yuqing.sweep_alerts", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
 def sweep_alerts() -> int:
     """Re-notify and escalate alerts nobody signed for (each step once, however many beats)."""

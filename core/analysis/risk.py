@@ -94,18 +94,10 @@ def risk_explanation(
     relevant: bool,
     max_risk: float = 0.0,
 ) -> str:
-    """A one-line Chinese reason naming the strongest risk signals."""
-    f = _factors(
-        mention_count=mention_count,
-        engagement=engagement,
-        engagement_2h_ago=engagement_2h_ago,
-        negative_ratio=negative_ratio,
-        sensitive_terms=sensitive_terms,
-        media_involved=media_involved,
-        relevant=relevant,
-        max_risk=max_risk,
-    )
-    return _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
+    """A one-line Chinese reason naming the strongest risk signals (the reason grade_event gives)."""
+    return grade_event(mention_count=mention_count, engagement=engagement, engagement_2h_ago=engagement_2h_ago,
+                       negative_ratio=negative_ratio, sensitive_terms=sensitive_terms,
+                       media_involved=media_involved, relevant=relevant, max_risk=max_risk)[2]
 
 
 def _reason(f: RiskFactors, mention_count: int, engagement: int, engagement_2h_ago: int,
