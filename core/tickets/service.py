@@ -479,7 +479,8 @@ def follow_event_grade(*, session: Session, event: Event, at: datetime | None = 
     ticket.grade, ticket.graded_at = event.grade, now
     ticket.paused_seconds = 0  # a pause before the rise does not move clocks that start after it
     _recompute(session, ticket)
-    changes: dict[str, Any] = {"grade": [old_grade, ticket.grade]}
+    # A sign-off given to the lesser matter does not carry over: the serious one is signed anew.
+    changes: dict[str, Any] = {"grade": [old_grade, ticket.grade], **_clear_sign_off(ticket)}
     changes |= {k: [v, _iso(getattr(ticket, k))] for k, v in before.items() if v != _iso(getattr(ticket, k))}
     due = [f"{CLOCK_LABELS[name]}{to_local(d):%m-%d %H:%M}前" for name, d in
            (("first_info", ticket.first_info_due_at), ("response", ticket.response_due_at),

@@ -59,7 +59,7 @@ def prepare(session: Session, office: Office, state: str, grade: str = "IV") -> 
     if state == "dismissed":
         tickets.dismiss(session=session, ticket_id=tid, actor_id=None, reason="广告")
     if state not in {"triage", "dismissed"}:
-        tickets.assign(session=session, ticket_id=tid, actor_id=None, unit_id=office.unit.id)
+        tickets.assign(session=session, ticket_id=tid, actor_id=None, unit_id=office.unit.id or 0)
     if state in {"handling", "review", "responded", "closed", "paused"}:
         tickets.transition(session=session, ticket_id=tid, to_state="handling", actor_id=None)
     if state == "review":
@@ -281,3 +281,20 @@ def test_opening_an_existing_ticket_after_its_event_rose_regrades_it(
     again = client.post("/api/tickets", json={"event_id": event.id}, headers=duty)
     assert again.status_code == 200 and again.json()["id"] == first["id"]
     assert again.json()["grade"] == "II" and again.json()["first_info_due_at"] is not None
+
+
+def test_a_sign_off_given_before_the_rise_does_not_carry_over(
+        client: TestClient, session: Session, office: Office, auth: Callable[[User], Headers]) -> None:
+    tid = prepare(session, office, "review", grade="III")
+    leader, handler = auth(office.users["leader"]), auth(office.users["handler"])
+    assert client.post(f"/api/tickets/{tid}/sign-off", json={}, headers=leader).json()["signed_off_by_id"]
+    ticket = tickets.get(session=session, ticket_id=tid)
+    event = session.get(Event, ticket.event_id)
+    assert event is not None
+    event.grade = "II"
+    tickets.follow_event_grade(session=session, event=event)
+    session.commit()
+    seen = client.get(f"/api/tickets/{tid}", headers=handler).json()
+    assert seen["grade"] == "II" and seen["signed_off_by_id"] is None
+    res = client.post(f"/api/tickets/{tid}/responses", json={"channel": "weibo", "title": "说明"}, headers=handler)
+    assert res.status_code == 409

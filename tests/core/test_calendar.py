@@ -37,6 +37,12 @@ def local_day(value: datetime | None) -> date:
     return to_local(value).date()
 
 
+def event_id(session: Session) -> int:
+    event = make_event(session, grade="IV")
+    assert event.id is not None
+    return event.id
+
+
 def enter(session: Session, days: list[tuple[str, str]], name: str = "春节（测试数据）") -> None:
     for day, kind in days:
         office_calendar.upsert(session=session, day_in=CalendarDayIn(
@@ -116,7 +122,7 @@ def test_the_warning_shows_from_sixty_days_before_the_calendar_runs_out(session:
 def test_a_ticket_opened_on_28_december_before_and_after_2027_is_entered(session: Session) -> None:
     unit = make_unit(session)
     with time_machine.travel(DEC_28, tick=False):
-        before, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id,
+        before, _ = tickets.open_from_event(session=session, event_id=event_id(session),
                                             actor_id=None, unit_id=unit.id)
         assert (local_day(before.close_due_at), before.close_due_provisional) == (date(2027, 1, 4), True)
         assert office_calendar.status(session=session).warning == "2027年节假日安排尚未录入"
@@ -133,7 +139,7 @@ def test_a_ticket_opened_on_28_december_before_and_after_2027_is_entered(session
         assert rows[0].changes["close_due_provisional"] == [True, False]
         assert office_calendar.status(session=session).warning is None
 
-        after, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id,
+        after, _ = tickets.open_from_event(session=session, event_id=event_id(session),
                                            actor_id=None, unit_id=unit.id)
         assert (local_day(after.close_due_at), after.close_due_provisional) == (date(2027, 1, 5), False)
         assert not [t for t in tickets.timeline(session=session, ticket_id=after.id or 0)
@@ -142,7 +148,7 @@ def test_a_ticket_opened_on_28_december_before_and_after_2027_is_entered(session
 
 def test_closed_tickets_keep_their_deadline_when_the_calendar_changes(session: Session) -> None:
     with time_machine.travel(DEC_28, tick=False):
-        ticket, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id,
+        ticket, _ = tickets.open_from_event(session=session, event_id=event_id(session),
                                             actor_id=None, unit_id=make_unit(session).id)
         tickets.transition(session=session, ticket_id=ticket.id or 0, to_state="handling", actor_id=None)
         ticket.state = "closed"  # the ledger row is final: its deadline was what it was
@@ -173,7 +179,7 @@ def test_the_duty_officers_daily_notice_carries_the_warning_until_2027_is_entere
     with time_machine.travel(DEC_28.replace(hour=7), tick=False):
         assert daily.send(session=session) == []  # not before 08:00
     with time_machine.travel(DEC_28, tick=False):
-        tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id, actor_id=None)
+        tickets.open_from_event(session=session, event_id=event_id(session), actor_id=None)
         [row] = daily.send(session=session)
         assert "2027年节假日安排尚未录入" in row.body and "1 件工单的办结时限为暂定" in row.body
         assert daily.send(session=session) == []  # once a day
