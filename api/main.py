@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from api.routers import (
     alerts,
     auth,
+    calendar,
     duty,
     events,
     health,
@@ -80,7 +81,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
-                   reports, duty, notifications, ledger, intake):
+                   reports, duty, notifications, ledger, intake, calendar):
         app.include_router(module.router)
     app.include_router(ledger.audit_router)
     dashboards_web.mount(app)

@@ -2,6 +2,7 @@
 
 from core.alerts.models import Alert
 from core.audit.models import AuditLog
+from core.calendar.models import CalendarDay
 from core.duty.models import DutyShift, HandoverLog, StaffPost
 from core.events.models import Event
 from core.mentions.models import Mention
@@ -14,6 +15,7 @@ from core.users.models import User
 __all__ = [
     "Alert",
     "AuditLog",
+    "CalendarDay",
     "DutyShift",
     "Event",
     "HandoverLog",

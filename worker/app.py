@@ -46,6 +46,8 @@ def configure(app: Celery) -> None:
             # Each source has its own schedule; this only asks every minute which ones are due.
             "crawl-due-sources": {"task": "yuqing.crawl_due_sources", "schedule": 60.0},
             "check-source-silence": {"task": "yuqing.check_source_silence", "schedule": 600.0},
+            # Sends once a local day from 08:00; asking every 10 minutes survives a beat restart.
+            "duty-daily-notice": {"task": "yuqing.duty_daily_notice", "schedule": 600.0},
         },
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from core.alerts import service as alerts
 from core.config import get_settings
 from core.db import session_scope
+from core.duty import daily as duty_daily
 from core.mentions import service as mentions
 from core.notify import service as notify
 from core.processing import service as processing
@@ -88,10 +89,21 @@ def deliver_notifications() -> dict[str, int]:
             "failed": stats.failed, "retried": stats.retried}
 
 
+@app.task(name="yuqing.duty_daily_notice", autoretry_for=TRANSIENT, retry_backoff=True,
+          max_retries=3)
+def duty_daily_notice() -> int:
+    """Queue the duty officer's daily notice (once a day; the beat asks every few minutes)."""
+    with session_scope() as session:
+        queued = duty_daily.send(session=session)
+    if queued:
+        _kick_delivery()
+    return len(queued)
+
+
 def run_periodic_sweeps() -> dict[str, Any]:
     """Every periodic sweep once, in this process (embedded mode has no beat)."""
     out: dict[str, Any] = {"outbox": sweep_outbox(), "alerts": sweep_alerts(),
-                           "ticket_clocks": sweep_ticket_clocks()}
+                           "ticket_clocks": sweep_ticket_clocks(), "duty_daily": duty_daily_notice()}
     out["notifications"] = deliver_notifications()
     return out
 

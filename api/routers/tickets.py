@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.access import check_assignment, check_units, ticket_for, visible_unit
-from api.deps import CurrentUser, Dispatcher, Leader, SessionDep
+from api.deps import CurrentUser, Dispatcher, SessionDep
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
-from core.errors import Forbidden
+from core.tickets import rules
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
 from core.tickets.models import (
@@ -20,7 +20,6 @@ from core.tickets.models import (
     TicketPublic,
     TicketTimelinePublic,
 )
-from core.users.models import Role
 
 router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
@@ -106,9 +105,10 @@ def list_tickets(session: SessionDep, user: CurrentUser, state: str | None = Non
 
 @router.post("", response_model=TicketView, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "该事件已有工单，返回已有工单"}})
-def open_ticket(session: SessionDep, user: Dispatcher, body: TicketOpen,
+def open_ticket(session: SessionDep, user: CurrentUser, body: TicketOpen,
                 response: Response) -> TicketView:
     """由舆情事件开单（每个事件一张工单）；指定单位时同时交办。"""
+    rules.require(user.role, "open")
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
     ticket, created = tickets.open_from_event(
         session=session, event_id=body.event_id, actor_id=user.id, unit_id=body.unit_id,
@@ -147,8 +147,9 @@ def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: int) -> list
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketView)
-def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAssignIn) -> TicketView:
+def assign(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketAssignIn) -> TicketView:
     """交办（或改派）给牵头单位和承办人，可同时指定协办单位。"""
+    rules.require(user.role, "assign")
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
     check_units(session=session, unit_ids=body.assisting_unit_ids or [])
     ticket = tickets.assign(session=session, ticket_id=ticket_id, actor_id=user.id, unit_id=body.unit_id,
@@ -158,8 +159,9 @@ def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAs
 
 
 @router.put("/{ticket_id}/units", response_model=TicketView)
-def set_units(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketUnitsIn) -> TicketView:
+def set_units(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketUnitsIn) -> TicketView:
     """设置协办单位。"""
+    rules.require(user.role, "units")
     check_units(session=session, unit_ids=body.assisting_unit_ids)
     tickets.set_assisting_units(session=session, ticket_id=ticket_id, unit_ids=body.assisting_unit_ids,
                                 actor_id=user.id)
@@ -169,25 +171,26 @@ def set_units(session: SessionDep, user: Dispatcher, ticket_id: int, body: Ticke
 @router.post("/{ticket_id}/transition", response_model=TicketView)
 def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
                body: TicketTransition) -> TicketView:
-    """变更工单状态；不允许的流转返回 409。"""
-    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
-    if user.role == Role.handler and body.to_state in {"assigned", "dismissed", "triage"}:
-        raise Forbidden("承办人不能交办、标记误报或退回研判")
+    """变更工单状态；不允许的流转返回 409，无权的流转（如承办人重新打开已办结工单）返回 403。"""
+    current = ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    rules.require_transition(user.role, current.state, body.to_state)
     ticket = tickets.transition(session=session, ticket_id=ticket_id, to_state=body.to_state,
                                 actor_id=user.id, note=body.note)
     return view(session, ticket)
 
 
 @router.post("/{ticket_id}/dismiss", response_model=TicketView)
-def dismiss(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+def dismiss(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
     """标记误报（须填写原因，原帖进入分类器训练样本）。"""
+    rules.require(user.role, "dismiss")
     return view(session, tickets.dismiss(session=session, ticket_id=ticket_id, actor_id=user.id,
                                          reason=body.reason))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
-def reopen(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+def reopen(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
     """重新打开已办结或误报的工单。"""
+    rules.require(user.role, "reopen")
     return view(session, tickets.reopen(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         note=body.reason))
 
@@ -195,6 +198,7 @@ def reopen(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) 
 @router.post("/{ticket_id}/pause", response_model=TicketView)
 def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
     """暂停计时（如待上级部门答复），暂停时间不计入时限。"""
+    rules.require(user.role, "pause")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return view(session, tickets.pause(session=session, ticket_id=ticket_id, actor_id=user.id,
                                        reason=body.reason))
@@ -203,30 +207,34 @@ def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) 
 @router.post("/{ticket_id}/resume", response_model=TicketView)
 def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn | None = None) -> TicketView:
     """恢复计时，各时限顺延暂停时长。"""
+    rules.require(user.role, "pause")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return view(session, tickets.resume(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         note=body.note if body else ""))
 
 
 @router.post("/{ticket_id}/extend", response_model=TicketView)
-def extend(session: SessionDep, user: Leader, ticket_id: int, body: ExtendIn) -> TicketView:
+def extend(session: SessionDep, user: CurrentUser, ticket_id: int, body: ExtendIn) -> TicketView:
     """延长办结时限（工作日，须领导批准）。"""
+    rules.require(user.role, "extend")
     return view(session, tickets.extend(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         working_days=body.working_days, reason=body.reason))
 
 
 @router.post("/{ticket_id}/review", response_model=TicketView)
-def review(session: SessionDep, user: Leader, ticket_id: int, body: ReviewIn) -> TicketView:
+def review(session: SessionDep, user: CurrentUser, ticket_id: int, body: ReviewIn) -> TicketView:
     """审核回应稿（含保密审查）；未通过则退回处置中。"""
+    rules.require(user.role, "review")
     assert user.id is not None
     return view(session, tickets.review(session=session, ticket_id=ticket_id, reviewer_id=user.id,
                                         confidentiality_ok=body.confidentiality_ok, note=body.note))
 
 
 @router.post("/{ticket_id}/sign-off", response_model=TicketView)
-def sign_off(session: SessionDep, user: Leader, ticket_id: int,
+def sign_off(session: SessionDep, user: CurrentUser, ticket_id: int,
              body: SignOffIn | None = None) -> TicketView:
     """领导审核签发（I、II 级舆情回应前必须）。"""
+    rules.require(user.role, "sign_off")
     assert user.id is not None
     body = body or SignOffIn()
     return view(session, tickets.sign_off(session=session, ticket_id=ticket_id, leader_id=user.id,
@@ -245,6 +253,7 @@ def list_responses(session: SessionDep, user: CurrentUser, ticket_id: int) -> li
 def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
                     body: ResponseCreate) -> TicketResponse:
     """记录一次公开回应（回应或政策解读）；工单转为已回应。"""
+    rules.require(user.role, "respond")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return tickets.record_response(session=session, ticket_id=ticket_id, response_in=body,
                                    actor_id=user.id)
@@ -254,6 +263,7 @@ def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
 def update_notes(session: SessionDep, user: CurrentUser, ticket_id: int,
                  body: TicketNotes) -> TicketView:
     """填写线上情况 / 线下情况（协办单位也可填写）。"""
+    rules.require(user.role, "notes")
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return view(session, tickets.update_notes(session=session, ticket_id=ticket_id, actor_id=user.id,
                                               online_note=body.online_note, offline_note=body.offline_note))

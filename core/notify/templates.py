@@ -62,11 +62,14 @@ def alert_notice(*, alert_id: int, grade: str | None, title: str, reason: str, t
 def ticket_notice(*, ticket_id: int, grade: str | None, title: str, kind: str, unit: str,
                   handler: str, audience_label: str, people: list[str], clock: str = "",
                   due_at: datetime | None = None, minutes: int = 0, level: int = 0) -> tuple[str, str]:
-    """Subject and body of a ticket notice: opened, assigned, warn, escalate."""
+    """Subject and body of a ticket notice: opened, regraded, assigned, warn, escalate."""
     clock_label = CLOCK_LABELS.get(clock, clock)
     if kind == "opened":
         subject = f"【{grade_text(grade)}舆情工单】{title[:40]}"
         lead = f"已开单，请{audience_label} {names(people)} 知悉并督办。"
+    elif kind == "regraded":
+        subject = f"【舆情升级·{grade_text(grade)}】{title[:40]}"
+        lead = f"事件等级上升，工单已升级，时限重新起算，请{audience_label} {names(people)} 知悉并督办。"
     elif kind == "assigned":
         subject = f"【工单交办】{title[:40]}"
         lead = f"已交办{unit}，请{audience_label} {names(people)} 按时限办理。"

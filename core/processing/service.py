@@ -121,7 +121,10 @@ def grade_event(*, session: Session, event: Event) -> None:
         relevant=event.relevant,
         max_risk=event.max_risk,
     )
-    if events.outranks(grade, event.grade):
+    rose = events.outranks(grade, event.grade)
+    if rose:
         event.grade, event.grade_reason = grade, reason
     event.grade_score = max(event.grade_score, float(score))
     session.add(event)
+    if rose:
+        tickets.follow_event_grade(session=session, event=event)  # the ticket's grade follows

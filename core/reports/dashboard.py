@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from core.alerts.models import Alert
 from core.analysis_labels import GRADE_LABELS, SOURCE_HEALTH_LABELS, TOPIC_LABELS
+from core.calendar import service as office_calendar
 from core.errors import InvalidInput
 from core.events.models import Event
 from core.mentions.models import Mention
@@ -104,6 +105,8 @@ class DashboardSummary(BaseModel):
     trend: list[TrendPoint]
     open_alerts: list[OpenAlert]
     sources: list[SourceHealth] = []  # troubled ones first
+    # "2027年节假日安排尚未录入" from 60 days before the working-day calendar runs out.
+    calendar_warning: str | None = None
 
 
 def local_day_start(day: date) -> datetime:
@@ -141,6 +144,7 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None) ->
         trend=_trend(session, first_day, today),
         open_alerts=_open_alerts(session),
         sources=_sources(session),
+        calendar_warning=office_calendar.status(session=session, today=today).warning,
     )
 
 

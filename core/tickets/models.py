@@ -74,6 +74,12 @@ class Ticket(TicketBase, table=True):
     paused_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     paused_working_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     reopened_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The close deadline was counted over days no calendar knows yet (Monday-Friday guessed);
+    # it is recounted when the office calendar is entered.
+    close_due_provisional: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # When the hour clocks (first info, response, press) started: the opening, or the moment
+    # the event's grade rose and the ticket was re-graded. None: created_at.
+    graded_at: datetime | None = time_field()
 
 
 class TicketCreate(SQLModel):
@@ -113,6 +119,8 @@ class TicketPublic(TicketBase):
     pause_reason: str = ""
     paused_seconds: int = 0
     reopened_count: int = 0
+    close_due_provisional: bool = False
+    graded_at: datetime | None = None
 
 
 class TicketTimeline(SQLModel, table=True):

@@ -11,10 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from core.audit import service as audit
+from core.calendar import service as office_calendar
 from core.config import get_settings
 from core.errors import Conflict, InvalidInput, NotFound
+from core.events import service as events
 from core.events.models import Event
-from core.tickets.clocks import deadlines_for, working_days_between
+from core.tickets.clocks import WorkCalendar, deadlines_for, working_days_between
 from core.tickets.models import (
     PRESS_CHANNELS,
     RESPONSE_CHANNELS,
@@ -28,7 +30,7 @@ from core.tickets.models import (
     TicketTimeline,
     TicketUnit,
 )
-from core.timeutil import ensure_utc, utcnow
+from core.timeutil import ensure_utc, to_local, utcnow
 
 S = TicketState
 # Allowed moves. Grades I-II pass through review (leader sign-off) before responding.
@@ -89,10 +91,11 @@ def open_from_event(*, session: Session, event_id: int, actor_id: int | None,
         raise NotFound(f"舆情事件不存在: {event_id}")
     existing = get_for_event(session=session, event_id=event_id)
     if existing is not None:
+        follow_event_grade(session=session, event=event, at=opened_at)
         return existing, False
     now = ensure_utc(opened_at) if opened_at else utcnow()
     days = get_settings().close_working_days
-    due = deadlines_for(event.grade, now, days)
+    due = deadlines_for(event.grade, now, days, calendar=office_calendar.load(session=session))
     # 首接人: whoever opened it; an automatic ticket belongs to the officer on duty.
     first_handler = actor_id
     if first_handler is None:
@@ -104,6 +107,7 @@ def open_from_event(*, session: Session, event_id: int, actor_id: int | None,
         updated_at=now, first_info_due_at=due.first_info_due_at,
         response_due_at=due.response_due_at, close_due_at=due.close_due_at,
         press_due_at=due.press_due_at, close_working_days=days, close_started_at=now,
+        close_due_provisional=due.close_due_provisional, graded_at=now,
     )
     try:
         with session.begin_nested():
@@ -113,6 +117,7 @@ def open_from_event(*, session: Session, event_id: int, actor_id: int | None,
         raced = get_for_event(session=session, event_id=event_id)
         if raced is None:
             raise
+        follow_event_grade(session=session, event=event, at=opened_at)
         return raced, False
     assert ticket.id is not None
     _log(session, ticket.id, actor_id, "open", "", ticket.state, note or "开单", at=now,
@@ -182,6 +187,9 @@ def transition(*, session: Session, ticket_id: int, to_state: str, actor_id: int
     now = ensure_utc(at) if at else utcnow()
     if to_state == S.dismissed and not note.strip():
         raise InvalidInput("标记误报需要填写原因")
+    if (ticket.state in {S.closed, S.dismissed} and to_state in TRANSITIONS[ticket.state]
+            and not note.strip()):
+        raise InvalidInput("重新打开工单需要填写原因")
     if to_state == S.responded:
         raise Conflict("请通过“记录回应”进入已回应状态")
     if to_state == S.assigned and ticket.unit_id is None:
@@ -191,9 +199,14 @@ def transition(*, session: Session, ticket_id: int, to_state: str, actor_id: int
     if from_state in {S.review, S.responded} and to_state == S.handling:
         changes = _clear_sign_off(ticket)  # a new draft needs a new review and sign-off
     if from_state in {S.closed, S.dismissed}:
-        changes = {**_clear_sign_off(ticket), **_reopen(ticket, now)}
+        changes = {**_clear_sign_off(ticket), **_reopen(session, ticket, now)}
     action = "reopen" if from_state in {S.closed, S.dismissed} else "transition"
     _move(session, ticket, to_state, actor_id, note, action=action, at=now, changes=changes)
+    if action == "reopen":
+        # A grade that rose while the ticket was closed applies once it is open again.
+        event = session.get(Event, ticket.event_id)
+        if event is not None:
+            follow_event_grade(session=session, event=event, at=now)
     if to_state == S.closed:
         ticket.closed_at = now
         if ticket.paused_at is not None:
@@ -281,7 +294,7 @@ def extend(*, session: Session, ticket_id: int, actor_id: int | None, working_da
                            f"且不超过{limit}个工作日")
     before = ticket.close_due_at
     ticket.close_working_days = working_days
-    _recompute(ticket)
+    _recompute(session, ticket)
     assert ticket.id is not None
     _log(session, ticket.id, actor_id, "extend", ticket.state, ticket.state,
          f"办结时限延长至{working_days}个工作日：{reason}", at=now,
@@ -414,6 +427,77 @@ def pauses(*, session: Session, ticket_id: int) -> list[TicketClockPause]:
                              .order_by(col(TicketClockPause.id))))
 
 
+OPEN_STATES = (S.triage, S.assigned, S.handling, S.review, S.responded)
+
+
+def recompute_close_deadlines(*, session: Session, calendar: WorkCalendar, actor_id: int | None,
+                              at: datetime, reason: str) -> int:
+    """Recount open tickets' close deadlines on a changed calendar; a timeline row says why.
+
+    Returns how many tickets changed (deadline moved, or became final / provisional).
+    """
+    moved = 0
+    for ticket in session.exec(select(Ticket).where(col(Ticket.state).in_(OPEN_STATES))
+                               .order_by(col(Ticket.id))):
+        before, was_provisional = ticket.close_due_at, ticket.close_due_provisional
+        _recompute(session, ticket, calendar)
+        if _iso(before) == _iso(ticket.close_due_at) and was_provisional == ticket.close_due_provisional:
+            continue
+        assert ticket.id is not None
+        old = f"{to_local(before):%Y-%m-%d}" if before else "无"
+        new = f"{to_local(ticket.close_due_at):%Y-%m-%d}" if ticket.close_due_at else "无"
+        text = (f"{reason}；办结时限由{old}调整为{new}" if old != new
+                else f"{reason}；办结时限{new}不变")
+        text += ("（暂按周一至周五计算，待节假日安排录入后确定）" if ticket.close_due_provisional
+                 else "（已按节假日安排确定）")
+        changes: dict[str, Any] = {"close_due_at": [_iso(before), _iso(ticket.close_due_at)]}
+        if was_provisional != ticket.close_due_provisional:
+            changes["close_due_provisional"] = [was_provisional, ticket.close_due_provisional]
+        _log(session, ticket.id, actor_id, "calendar", ticket.state, ticket.state, text, at=at,
+             changes=changes)
+        session.add(ticket)
+        moved += 1
+    return moved
+
+
+def follow_event_grade(*, session: Session, event: Event, at: datetime | None = None) -> Ticket | None:
+    """Re-grade the event's open ticket when the event's grade rose past the ticket's.
+
+    The hour clocks of the new grade start now (first information within 5 h for I-II …),
+    a timeline row records it, and from then on a response needs the leader's sign-off
+    (`record_response` checks the ticket's grade). A grade never falls here.
+    """
+    assert event.id is not None
+    ticket = get_for_event(session=session, event_id=event.id)
+    if ticket is None or ticket.state not in OPEN_STATES or not events.outranks(event.grade, ticket.grade):
+        return ticket
+    assert ticket.id is not None
+    now = ensure_utc(at) if at else utcnow()
+    old_grade = ticket.grade
+    before = {k: _iso(getattr(ticket, k)) for k in ("first_info_due_at", "response_due_at",
+                                                     "press_due_at", "close_due_at")}
+    ticket.grade, ticket.graded_at = event.grade, now
+    ticket.paused_seconds = 0  # a pause before the rise does not move clocks that start after it
+    _recompute(session, ticket)
+    # A sign-off given to the lesser matter does not carry over: the serious one is signed anew.
+    changes: dict[str, Any] = {"grade": [old_grade, ticket.grade], **_clear_sign_off(ticket)}
+    changes |= {k: [v, _iso(getattr(ticket, k))] for k, v in before.items() if v != _iso(getattr(ticket, k))}
+    due = [f"{CLOCK_LABELS[name]}{to_local(d):%m-%d %H:%M}前" for name, d in
+           (("first_info", ticket.first_info_due_at), ("response", ticket.response_due_at),
+            ("press", ticket.press_due_at)) if d is not None]
+    note = (f"舆情事件等级由{old_grade or '未分级'}级升为{ticket.grade}级，工单随之升级，时限重新起算："
+            + "，".join(due))
+    if ticket.grade in SIGN_OFF_GRADES:
+        note += "；此后回应须经领导审核签发"
+    _log(session, ticket.id, None, "regrade", ticket.state, ticket.state, note, at=now, changes=changes)
+    ticket.updated_at = now
+    session.add(ticket)
+    if ticket.grade in get_settings().principal_at_once_grades:
+        _notify(session, ticket, kind="regraded", audience="principal",
+                key=f"ticket:{ticket.id}:regraded:{ticket.grade}", now=now)
+    return ticket
+
+
 @dataclass(frozen=True)
 class Clock:
     name: str  # first_info | response | press | close
@@ -482,7 +566,7 @@ def _end_pause(session: Session, ticket: Ticket, actor_id: int | None, now: date
     assert ticket.paused_at is not None and ticket.id is not None
     started = ensure_utc(ticket.paused_at)
     seconds = max(int((now - started).total_seconds()), 0)
-    lost_days = working_days_between(started, now)
+    lost_days = working_days_between(started, now, office_calendar.load(session=session))
     row = session.exec(select(TicketClockPause).where(
         TicketClockPause.ticket_id == ticket.id, col(TicketClockPause.ended_at).is_(None))).first()
     if row is not None:
@@ -493,7 +577,7 @@ def _end_pause(session: Session, ticket: Ticket, actor_id: int | None, now: date
     ticket.paused_seconds += seconds
     ticket.paused_working_days += lost_days
     ticket.paused_at, ticket.pause_reason = None, ""
-    _recompute(ticket)
+    _recompute(session, ticket)
     changes: dict[str, Any] = {k: [v, _iso(getattr(ticket, k))] for k, v in before.items()
                                if v != _iso(getattr(ticket, k))}
     _log(session, ticket.id, actor_id, "resume", ticket.state, ticket.state,
@@ -501,23 +585,25 @@ def _end_pause(session: Session, ticket: Ticket, actor_id: int | None, now: date
          changes=changes)
 
 
-def _recompute(ticket: Ticket) -> None:
-    due = deadlines_for(ticket.grade, ticket.created_at, ticket.close_working_days,
+def _recompute(session: Session, ticket: Ticket, calendar: WorkCalendar | None = None) -> None:
+    cal = calendar if calendar is not None else office_calendar.load(session=session)
+    due = deadlines_for(ticket.grade, ticket.graded_at or ticket.created_at, ticket.close_working_days,
                         paused_seconds=ticket.paused_seconds,
                         paused_working_days=ticket.paused_working_days,
-                        close_started_at=ticket.close_started_at)
+                        close_started_at=ticket.close_started_at or ticket.created_at, calendar=cal)
     ticket.first_info_due_at, ticket.response_due_at = due.first_info_due_at, due.response_due_at
     ticket.press_due_at, ticket.close_due_at = due.press_due_at, due.close_due_at
+    ticket.close_due_provisional = due.close_due_provisional
 
 
-def _reopen(ticket: Ticket, now: datetime) -> dict[str, Any]:
+def _reopen(session: Session, ticket: Ticket, now: datetime) -> dict[str, Any]:
     """A reopened ticket gets a fresh closing clock and no 办结 time."""
     changes = {"closed_at": [_iso(ticket.closed_at), None],
                "reopened_count": [ticket.reopened_count, ticket.reopened_count + 1]}
     ticket.closed_at = None
     ticket.reopened_count += 1
     ticket.close_started_at, ticket.paused_working_days = now, 0
-    _recompute(ticket)
+    _recompute(session, ticket)
     return changes
 
 
