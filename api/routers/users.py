@@ -3,8 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.deps import Admin, CurrentUser, Dispatcher, SessionDep
+from api.routers.auth import issue_token
+from api.schemas import Token
+from core.errors import NotFound
 from core.users import service as users
-from core.users.models import User, UserCreate, UserPublic
+from core.users.models import PasswordChange, PasswordReset, User, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/api/users", tags=["用户"])
 
@@ -15,6 +18,14 @@ def me(user: CurrentUser) -> User:
     return user
 
 
+@router.post("/me/password", response_model=Token)
+def change_my_password(session: SessionDep, user: CurrentUser, body: PasswordChange) -> Token:
+    """修改本人密码：原有令牌全部失效，返回新令牌。"""
+    users.change_own_password(session=session, user=user, old_password=body.old_password,
+                              new_password=body.new_password)
+    return issue_token(user)
+
+
 @router.get("", response_model=list[UserPublic])
 def list_users(session: SessionDep, _: Dispatcher) -> list[User]:
     """全部用户（交办时选择承办人）。"""
@@ -22,6 +33,21 @@ def list_users(session: SessionDep, _: Dispatcher) -> list[User]:
 
 
 @router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def create_user(session: SessionDep, _: Admin, user_in: UserCreate) -> User:
-    """新建用户（仅管理员）。"""
-    return users.create(session=session, user_in=user_in)
+def create_user(session: SessionDep, admin: Admin, user_in: UserCreate) -> User:
+    """新建用户（仅管理员）；角色为 admin、leader、duty、handler 之一，承办人须指定单位。"""
+    return users.create(session=session, user_in=user_in, actor_id=admin.id)
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+def update_user(session: SessionDep, admin: Admin, user_id: int, body: UserUpdate) -> User:
+    """修改姓名、角色、单位或停用（仅管理员，留痕）；改角色、改单位或停用后原令牌失效。"""
+    return users.update(session=session, user_id=user_id, user_in=body, actor_id=admin.id)
+
+
+@router.post("/{user_id}/reset-password", response_model=UserPublic)
+def reset_password(session: SessionDep, admin: Admin, user_id: int, body: PasswordReset) -> User:
+    """重置密码（仅管理员，留痕）；该用户原有令牌全部失效。"""
+    user = users.get(session=session, user_id=user_id)
+    if user is None:
+        raise NotFound(f"用户不存在: {user_id}")
+    return users.set_password(session=session, user=user, password=body.password, actor_id=admin.id)

@@ -1,0 +1,50 @@
+"""accounts and access: closed role set, token versions, login throttling
+
+Revision ID: 0007sec
+Revises: 0006
+Create Date: 2026-11-29 16:00:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import core.timeutil
+
+
+revision: str = '0007sec'
+down_revision: str | None = '0006'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ROLES = ('admin', 'leader', 'duty', 'handler')
+
+
+def upgrade() -> None:
+    # Roles were free text: keep a known role written in another case, and switch off (as
+    # handlers, who see least) accounts whose role is unknown, for an admin to correct.
+    conn = op.get_bind()
+    conn.execute(sa.text("UPDATE app_user SET role = lower(trim(role)) WHERE lower(trim(role)) IN "
+                         "('admin', 'leader', 'duty', 'handler')"))
+    conn.execute(sa.text("UPDATE app_user SET role = 'handler', is_active = false WHERE role NOT IN "
+                         "('admin', 'leader', 'duty', 'handler')"))
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('token_version', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.create_check_constraint('ck_app_user_role',
+                                         "role IN ('admin', 'leader', 'duty', 'handler')")
+
+    op.create_table('login_throttle',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('window_started_at', core.timeutil.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', core.timeutil.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('key')
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('login_throttle')
+    with op.batch_alter_table('app_user', schema=None) as batch_op:
+        batch_op.drop_constraint('ck_app_user_role', type_='check')
+        batch_op.drop_column('token_version')
