@@ -8,6 +8,7 @@ API response, an audit row or a log line.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -106,3 +107,26 @@ def url_secrets(url: str) -> list[str]:
     found += [s for s in parts.path.split("/") if _TOKENISH.match(s)]
     found += [v for k, v in parse_qsl(parts.query) if v and (is_secret_name(k) or _TOKENISH.match(v))]
     return found
+
+
+class RedactingFilter(logging.Filter):
+    """Masks URLs' keys and passwords in a logger's records (httpx logs every request's URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def guard_loggers(*names: str) -> None:
+    """Install the filter on these loggers once (records of their children propagate through
+    handlers, not logger filters, so each logger that logs URLs is named)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
