@@ -15,7 +15,7 @@ from core.users.models import User
 router = APIRouter(prefix="/api/auth", tags=["登录"])
 
 
-def _too_many(seconds: int) -> HTTPException:
+def too_many(seconds: int) -> HTTPException:
     minutes = max(1, (seconds + 59) // 60)
     return HTTPException(status_code=status.HTTP_429_TOO_MANY_REQUESTS,
                          detail=f"登录失败次数过多，请{minutes}分钟后再试",
@@ -39,7 +39,7 @@ def login(request: Request, session: SessionDep,
     address = request.client.host if request.client else None
     wait = users.retry_after(session=session, username=form.username, address=address)
     if wait is not None:
-        raise _too_many(wait)
+        raise too_many(wait)
     user = users.authenticate(session=session, username=form.username, password=form.password)
     if user is None or user.id is None:
         users.record_failure(session=session, username=form.username, address=address)

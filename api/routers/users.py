@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from api.deps import Admin, CurrentUser, Dispatcher, SessionDep
-from api.routers.auth import issue_token
+from api.routers.auth import issue_token, too_many
 from api.schemas import Token
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound
 from core.users import service as users
 from core.users.models import PasswordChange, PasswordReset, User, UserCreate, UserPublic, UserUpdate
 
@@ -18,9 +18,18 @@ def me(user: CurrentUser) -> User:
     return user
 
 
-@router.post("/me/password", response_model=Token)
-def change_my_password(session: SessionDep, user: CurrentUser, body: PasswordChange) -> Token:
-    """修改本人密码：原有令牌全部失效，返回新令牌。"""
+@router.post("/me/password", response_model=Token,
+             responses={429: {"description": "原密码错误次数过多，按 Retry-After 秒后再试"}})
+def change_my_password(request: Request, session: SessionDep, user: CurrentUser, body: PasswordChange) -> Token:
+    """修改本人密码：原有令牌全部失效，返回新令牌。原密码错误与登录失败一并计数。"""
+    address = request.client.host if request.client else None
+    wait = users.retry_after(session=session, username=user.username, address=address)
+    if wait is not None:
+        raise too_many(wait)  # a stolen token must not become a way to guess the password
+    if not users.verify_password(body.old_password, user.password_hash):
+        users.record_failure(session=session, username=user.username, address=address)
+        session.commit()
+        raise InvalidInput("原密码不正确")
     users.change_own_password(session=session, user=user, old_password=body.old_password,
                               new_password=body.new_password)
     return issue_token(user)

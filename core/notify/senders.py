@@ -25,7 +25,6 @@ from core.notify.models import Notification, NotificationChannel
 from core.redact import guard_loggers, redact_text, url_secrets
 from core.timeutil import utcnow
 
-
 # httpx logs each request's full URL at INFO: a robot key must not reach a log line.
 guard_loggers("httpx", "httpcore")
 

@@ -76,7 +76,8 @@ def mailbox() -> Iterator[Mailbox]:
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            box.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=policy.default)))
+            mail = message_from_bytes(envelope.original_content, policy=policy.default)
+            box.messages.append((list(envelope.rcpt_tos), mail))
             return "250 Message accepted for delivery"
 
     controller = Controller(Handler(), hostname=box.host, port=box.port)

@@ -180,7 +180,7 @@ def app_routes() -> list[tuple[str, str]]:
             if hasattr(route, "original_router"):  # FastAPI's included-router wrapper
                 walk(route.original_router.routes)
             elif isinstance(route, APIRoute):
-                found.extend((m, route.path) for m in sorted(route.methods))
+                found.extend((m, route.path) for m in sorted(route.methods or ()))
 
     walk(create_app().routes)
     return found

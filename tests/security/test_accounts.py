@@ -151,6 +151,17 @@ def test_tokens_die_with_a_password_change(client: TestClient, office: Office) -
     assert login(client, "duty", "a-new-password-1")[0] == 200
 
 
+def test_guessing_the_old_password_is_throttled_too(client: TestClient, office: Office) -> None:
+    h = office.headers["duty"]
+    for _ in range(10):
+        res = client.post("/api/users/me/password", headers=h,
+                          json={"old_password": "a-wrong-guess", "new_password": "a-new-password-1"})
+        assert res.status_code == 422
+    res = client.post("/api/users/me/password", headers=h,
+                      json={"old_password": PASSWORD, "new_password": "a-new-password-1"})
+    assert res.status_code == 429 and int(res.headers["retry-after"]) > 0
+
+
 @pytest.mark.parametrize("change", [
     {"role": "leader"}, {"is_active": False}, {"unit_id": "other"}, "reset"])
 def test_tokens_die_with_a_role_change_a_deactivation_or_a_reset(
@@ -224,6 +235,6 @@ def test_the_migration_turns_unknown_roles_off(app_env: Settings, database_url: 
                          {"n": name, "r": role})
     migrate.upgrade(database_url)
     with get_engine().connect() as conn:
-        rows = dict(conn.execute(sa.text("SELECT username, role || ':' || "
+        rows: dict[str, str] = dict(conn.execute(sa.text("SELECT username, role || ':' || "
                                          "CASE WHEN is_active THEN 'on' ELSE 'off' END FROM app_user")).all())
     assert rows == {"a": "handler:on", "b": "handler:off", "c": "duty:on"}

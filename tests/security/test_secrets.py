@@ -54,7 +54,8 @@ def test_no_secret_in_any_response_audit_row_or_log_line(
     with robot() as receiver:
         receiver.refuse = True  # answers 500 quoting the URL it was sent to, key and all
         bodies = [
-            {"name": "企业微信值班群", "kind": "wecom", "url": f"{receiver.base_url}/cgi-bin/webhook/send?key={WECOM_KEY}"},
+            {"name": "企业微信值班群", "kind": "wecom",
+             "url": f"{receiver.base_url}/cgi-bin/webhook/send?key={WECOM_KEY}"},
             {"name": "钉钉值班群", "kind": "dingtalk", "secret": DING_SECRET,
              "url": f"{receiver.base_url}/robot/send?access_token={DING_TOKEN}"},
             {"name": "值班邮箱", "kind": "email", "url": f"smtp://duty:{SMTP_PASSWORD}@127.0.0.1:9",
@@ -114,3 +115,20 @@ def test_no_secret_in_any_response_audit_row_or_log_line(
     assert not leaks(all_text([(r.before, r.after, r.note) for r in rows]))
     assert "invalid webhook url" in caplog.text  # the errors were logged ...
     assert not leaks(caplog.text), leaks(caplog.text)  # ... without the keys they quoted
+
+
+def test_a_fetch_error_quoting_the_url_or_cookie_is_stored_masked(session: Session, office: Office) -> None:
+    from core.alerts.models import Alert
+    from core.sources import service as sources
+    from core.sources.models import Source
+
+    source = Source(name="微博", kind="weibo", url=f"http://127.0.0.1:9/api?key={FEED_KEY}",
+                    credentials={"cookie": COOKIE})
+    session.add(source)
+    session.flush()
+    sources.record_failure(session=session, source=source, health="login_expired",
+                           error=f"GET http://127.0.0.1:9/api?key={FEED_KEY} -> 403; sent {COOKIE}")
+    session.commit()
+    alerts = list(session.exec(select(Alert).where(Alert.source_id == source.id)))
+    assert alerts and not leaks(all_text([source.last_error] + [a.reason for a in alerts]))
+    assert "…" in source.last_error
