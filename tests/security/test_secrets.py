@@ -132,3 +132,24 @@ def test_a_fetch_error_quoting_the_url_or_cookie_is_stored_masked(session: Sessi
     alerts = list(session.exec(select(Alert).where(Alert.source_id == source.id)))
     assert alerts and not leaks(all_text([source.last_error] + [a.reason for a in alerts]))
     assert "…" in source.last_error
+
+
+def test_the_migration_masks_audit_rows_written_before(app_env: object, database_url: str) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    from core import migrate
+    from core.db import get_engine
+
+    migrate.downgrade(database_url, "0006")
+    after = json.dumps({"url": f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}",
+                        "name": "值班群"})
+    with get_engine().begin() as conn:
+        conn.execute(sa.text("INSERT INTO audit_log (at, entity, entity_id, action, before, after, note) "
+                             "VALUES (CURRENT_TIMESTAMP, 'channel', 1, 'create', '{}', :a, '')"), {"a": after})
+    migrate.upgrade(database_url)
+    with get_engine().connect() as conn:
+        stored = conn.execute(sa.text("SELECT after FROM audit_log")).scalar_one()
+    value = stored if isinstance(stored, dict) else json.loads(stored)
+    assert value == {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…5aaa", "name": "值班群"}

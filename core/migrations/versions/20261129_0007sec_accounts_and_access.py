@@ -34,6 +34,8 @@ def upgrade() -> None:
         batch_op.create_check_constraint('ck_app_user_role',
                                          "role IN ('admin', 'leader', 'duty', 'handler')")
 
+    _mask_audit_rows()
+
     op.create_table('login_throttle',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -41,6 +43,21 @@ def upgrade() -> None:
     sa.Column('locked_until', core.timeutil.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key')
     )
+
+
+def _mask_audit_rows() -> None:
+    """Audit rows written before secrets were masked kept robot keys and SMTP passwords."""
+    from core.redact import redact_mapping, redact_text
+
+    audit = sa.table('audit_log', sa.column('id', sa.Integer), sa.column('before', sa.JSON),
+                     sa.column('after', sa.JSON), sa.column('note', sa.String))
+    conn = op.get_bind()
+    for row in conn.execute(sa.select(audit.c.id, audit.c.before, audit.c.after, audit.c.note)).all():
+        before, after = redact_mapping(row.before or {}), redact_mapping(row.after or {})
+        note = redact_text(row.note or "")
+        if (before, after, note) != (row.before or {}, row.after or {}, row.note or ""):
+            conn.execute(audit.update().where(audit.c.id == row.id)
+                         .values(before=before, after=after, note=note))
 
 
 def downgrade() -> None:
