@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from api.access import Visible, check_assignment, check_units, ticket_for
 from api.deps import CurrentUser, Dispatcher, Leader, SessionDep
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
+from core.access import OFFICE_WIDE
 from core.errors import Forbidden
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
@@ -20,7 +21,6 @@ from core.tickets.models import (
     TicketPublic,
     TicketTimelinePublic,
 )
-from core.users.models import Role
 
 router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
@@ -167,7 +167,8 @@ def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
                body: TicketTransition) -> TicketView:
     """变更工单状态；不允许的流转返回 409。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
-    if user.role == Role.handler and body.to_state in {"assigned", "dismissed", "triage"}:
+    # Allow-list: only office-wide roles assign, dismiss or send back to triage.
+    if user.role not in OFFICE_WIDE and body.to_state in {"assigned", "dismissed", "triage"}:
         raise Forbidden("承办人不能交办、标记误报或退回研判")
     ticket = tickets.transition(session=session, ticket_id=ticket_id, to_state=body.to_state,
                                 actor_id=user.id, note=body.note)

@@ -168,9 +168,10 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     Exactly one hash is computed whatever the outcome (unknown, inactive, wrong or right),
     so response times do not tell which user names exist.
     """
+    dummy = _dummy_hash()  # made on the first login of the process, whoever it is for
     user = get_by_username(session=session, username=username)
     usable = user is not None and user.is_active
-    ok = verify_password(password, user.password_hash if usable and user is not None else _dummy_hash())
+    ok = verify_password(password, user.password_hash if usable and user is not None else dummy)
     return user if usable and ok else None
 
 
