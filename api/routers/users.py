@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 
 from api.deps import Admin, CurrentUser, Dispatcher, SessionDep
 from api.routers.auth import issue_token, too_many
 from api.schemas import Token
 from core.errors import InvalidInput, NotFound
 from core.users import service as users
-from core.users.models import PasswordChange, PasswordReset, User, UserCreate, UserPublic, UserUpdate
+from core.users.models import MAX_ID, PasswordChange, PasswordReset, User, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/api/users", tags=["用户"])
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/me", response_model=UserPublic)
@@ -48,13 +51,13 @@ def create_user(session: SessionDep, admin: Admin, user_in: UserCreate) -> User:
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(session: SessionDep, admin: Admin, user_id: int, body: UserUpdate) -> User:
+def update_user(session: SessionDep, admin: Admin, user_id: UserId, body: UserUpdate) -> User:
     """修改姓名、角色、单位或停用（仅管理员，留痕）；改角色、改单位或停用后原令牌失效。"""
     return users.update(session=session, user_id=user_id, user_in=body, actor_id=admin.id)
 
 
 @router.post("/{user_id}/reset-password", response_model=UserPublic)
-def reset_password(session: SessionDep, admin: Admin, user_id: int, body: PasswordReset) -> User:
+def reset_password(session: SessionDep, admin: Admin, user_id: UserId, body: PasswordReset) -> User:
     """重置密码（仅管理员，留痕）；该用户原有令牌全部失效。"""
     user = users.get(session=session, user_id=user_id)
     if user is None:

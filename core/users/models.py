@@ -19,6 +19,7 @@ class Role(StrEnum):
 ROLE_VALUES = tuple(r.value for r in Role)
 ROLE_LABELS = {"admin": "管理员", "leader": "领导", "duty": "值班人员", "handler": "承办人"}
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+MAX_ID = 2**31 - 1  # an id the database can hold: larger ones are a 422, not a 500
 
 
 def known_role(role: object) -> bool:
@@ -37,6 +38,7 @@ class UserBase(SQLModel):
 class UserCreate(UserBase):
     # The enum is checked at the edge: an unknown role is a 422, never a stored string.
     role: Role = Role.duty
+    unit_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
@@ -45,7 +47,7 @@ class UserUpdate(SQLModel):
 
     full_name: str | None = Field(default=None, max_length=50)
     role: Role | None = None
-    unit_id: int | None = None
+    unit_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     is_active: bool | None = None
 
 
@@ -75,7 +77,7 @@ class UserPublic(SQLModel):
     id: int
     username: str
     full_name: str
-    role: str
+    role: Role
     unit_id: int | None
     is_active: bool
 

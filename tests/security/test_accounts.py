@@ -221,6 +221,10 @@ def test_the_last_admin_cannot_be_demoted_or_deactivated(client: TestClient, off
     for body in ({"role": "duty"}, {"is_active": False}):
         assert client.patch(f"/api/users/{office.id('admin')}", headers=admin, json=body).status_code == 409
     assert client.patch("/api/users/999999", headers=admin, json={"full_name": "x"}).status_code == 404
+    # Ids the database cannot hold are refused at the edge, not by a server error.
+    assert client.patch(f"/api/users/{2**63}", headers=admin, json={"full_name": "x"}).status_code == 422
+    assert client.patch(f"/api/users/{office.id('duty')}", headers=admin,
+                        json={"unit_id": 2**40}).status_code == 422
 
 
 def test_the_migration_turns_unknown_roles_off(app_env: Settings, database_url: str) -> None:
