@@ -58,6 +58,13 @@ def _mask_audit_rows() -> None:
         if (before, after, note) != (row.before or {}, row.after or {}, row.note or ""):
             conn.execute(audit.update().where(audit.c.id == row.id)
                          .values(before=before, after=after, note=note))
+    # Fetch errors (and the source alerts quoting them) could carry a feed URL's access key.
+    for name, column in (('source', 'last_error'), ('alert', 'reason')):
+        table = sa.table(name, sa.column('id', sa.Integer), sa.column(column, sa.String))
+        for row_id, text in conn.execute(sa.select(table.c.id, table.c[column])).all():
+            cleaned = redact_text(text or "")
+            if cleaned != (text or ""):
+                conn.execute(table.update().where(table.c.id == row_id).values({column: cleaned}))
 
 
 def downgrade() -> None:
