@@ -248,7 +248,18 @@ def record_failure(*, session: Session, username: str, address: str | None,
             row.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
             row.failures, row.window_started_at = 0, now
             session.add(row)
+            _audit_lock(session, key, username, address, limit, settings.login_lockout_seconds)
     session.flush()
+
+
+def _audit_lock(session: Session, key: str, username: str, address: str | None, failures: int,
+                seconds: int) -> None:
+    # The admin should see that someone is guessing a real account's password.
+    user = get_by_username(session=session, username=username) if key.startswith("user:") else None
+    if user is None or user.id is None:
+        return
+    audit.record(session=session, entity="user", entity_id=user.id, action="locked", actor_id=None,
+                 note=f"连续 {failures} 次密码错误，锁定 {seconds // 60} 分钟（来源地址 {address or '未知'}）")
 
 
 def record_success(*, session: Session, username: str) -> None:

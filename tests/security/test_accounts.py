@@ -93,6 +93,8 @@ def test_ten_wrong_passwords_lock_the_account_with_retry_after(client: TestClien
     assert "分钟后再试" in body["detail"]
     # Another account from the same address is not locked by these ten.
     assert login(client, "leader", PASSWORD)[0] == 200
+    audit = client.get(f"/api/audit?entity=user&entity_id={office.id('duty')}", headers=office.headers["admin"])
+    assert [r["action"] for r in audit.json()] == ["locked"]
 
 
 def test_a_successful_login_resets_the_account_count(client: TestClient, office: Office) -> None:

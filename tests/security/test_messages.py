@@ -36,6 +36,7 @@ def test_a_title_cannot_put_a_link_or_markup_into_a_robot_message(session: Sessi
         assert stats.sent == 2 and len(receiver.posts) == 2
         for _, body in receiver.posts:
             text = body["markdown"].get("content") or body["markdown"]["text"]
+            assert "[" not in body["markdown"].get("title", "")  # DingTalk's title line too
             assert not MD_LINK.search(text), text
             assert "http://evil" not in text and "<a" not in text and "**" not in text
             assert "www.evil" not in text
