@@ -77,7 +77,8 @@ class UserPublic(SQLModel):
     id: int
     username: str
     full_name: str
-    role: Role
+    # A string, not the enum: a list must still answer if an old row holds something else.
+    role: str = Field(description="admin | leader | duty | handler")
     unit_id: int | None
     is_active: bool
 
