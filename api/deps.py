@@ -9,10 +9,10 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from api.security import InvalidToken, user_id_from_token
+from api.security import InvalidToken, token_claims
 from core.db import session_scope
 from core.users import service as users
-from core.users.models import Role, User
+from core.users.models import Role, User, known_role
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token")
 
@@ -39,15 +39,25 @@ _UNAUTHORIZED = HTTPException(
 )
 
 
+_FORBIDDEN = HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="当前账号无权执行此操作")
+
+
 def get_current_user(session: SessionDep, token: TokenDep) -> User:
-    """The active user named by the bearer token, else 401."""
+    """The active user named by the bearer token, else 401.
+
+    A token issued before the user's last password, role or unit change or deactivation
+    carries an older version and is refused. A user whose role is not one of the known
+    roles gets nothing at all (deny by default).
+    """
     try:
-        user_id = user_id_from_token(token)
+        user_id, version = token_claims(token)
     except InvalidToken:
         raise _UNAUTHORIZED from None
     user = users.get(session=session, user_id=user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.token_version != version:
         raise _UNAUTHORIZED
+    if not known_role(user.role):
+        raise _FORBIDDEN
     return user
 
 
@@ -56,12 +66,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 def require_roles(*roles: Role | str) -> Callable[[User], User]:
     """A dependency that lets only the given roles through (403 for the others)."""
-    allowed = {str(r) for r in roles}
+    allowed = {Role(r).value for r in roles}
 
     def check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise HTTPException(status_code=status.HTTP_403_FORBIDDEN,
-                                detail="当前账号无权执行此操作")
+            raise _FORBIDDEN
         return user
 
     return check

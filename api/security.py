@@ -50,24 +50,35 @@ def _persistent_key(path_str: str) -> str:
     return key
 
 
-def create_access_token(user_id: int, *, role: str, settings: Settings | None = None) -> str:
-    """A signed token naming the user; it expires after settings.token_minutes."""
+def create_access_token(user_id: int, *, role: str, token_version: int = 0,
+                        settings: Settings | None = None) -> str:
+    """A signed token naming the user and the token version it is valid for; it expires after
+    settings.token_minutes."""
     settings = settings or get_settings()
     now = utcnow()
     payload = {
         "sub": str(user_id),
         "role": role,
+        "ver": token_version,
         "iat": now,
         "exp": now + timedelta(minutes=settings.token_minutes),
     }
     return jwt.encode(payload, signing_key(settings), algorithm=ALGORITHM)
 
 
-def user_id_from_token(token: str, settings: Settings | None = None) -> int:
-    """The user id a valid token names, or InvalidToken."""
+def token_claims(token: str, settings: Settings | None = None) -> tuple[int, int]:
+    """(user id, token version) of a valid token, or InvalidToken."""
     try:
         payload = jwt.decode(token, signing_key(settings), algorithms=[ALGORITHM],
                              options={"require": ["sub", "exp"]})
-        return int(payload["sub"])
+        version = payload.get("ver", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise InvalidToken("bad token version")
+        return int(payload["sub"]), version
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def user_id_from_token(token: str, settings: Settings | None = None) -> int:
+    """The user id a valid token names, or InvalidToken."""
+    return token_claims(token, settings)[0]

@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     secret_key: str = ""
     admin_password: str = ""
     token_minutes: int = 8 * 60
+    # Login throttling: wrong passwords per account / per address within the window lock
+    # that account / address for the lockout (429 with Retry-After).
+    login_max_failures: int = 10
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 15 * 60
+    login_lockout_seconds: int = 15 * 60
 
     timezone: str = "Asia/Shanghai"
     office_name: str = "抚顺市新抚区站前街道办事处"

@@ -21,7 +21,9 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> sa.Engine:
     Migrations pass foreign_keys=False: SQLite alters a table by copying and dropping it, which
     enforced foreign keys of other tables would refuse.
     """
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (and so its log line) must not carry the values
+    # it bound, which can be a robot key, an SMTP password, a caller's phone or a password hash.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     engine = create_engine(url, **kwargs)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 
 from core.config import get_settings
+from core.redact import guard_loggers
 
 _core = get_settings()
+# Scrapy logs every request's URL; a feed's access key (RSSHub `?key=`) must not reach a log line.
+guard_loggers("scrapy.core.engine", "scrapy.core.scraper", "scrapy.downloadermiddlewares.retry",
+              "scrapy.downloadermiddlewares.redirect", "scrapy.spidermiddlewares.httperror",
+              "crawlers.middlewares", "crawlers.pipelines")
 
 BOT_NAME = "yuqing"
 SPIDER_MODULES = ["crawlers.spiders"]

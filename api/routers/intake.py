@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
-from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.deps import Dispatcher, SessionDep
 from core.errors import InvalidInput
 from core.intake import service as intake
 from core.mentions.models import Mention, MentionPublic
@@ -18,8 +18,8 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 @router.post("/calls", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "同一来电（工单编号）已录入过，返回已有记录"}})
-def record_call(session: SessionDep, user: CurrentUser, call: intake.CallCreate, response: Response) -> Mention:
-    """记录一次热线来电或人工录入；来电人联系方式仅内部保存，不在任何接口中返回。"""
+def record_call(session: SessionDep, user: Dispatcher, call: intake.CallCreate, response: Response) -> Mention:
+    """记录一次热线来电或人工录入（值班人员、领导）；来电人联系方式仅内部保存，不在任何接口中返回。"""
     result = intake.record_call(session=session, call=call, recorded_by=user.username)
     session.commit()  # the queue carries ids of committed rows only
     if result.created and result.mention.id is not None:

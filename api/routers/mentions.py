@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.access import Visible, mention_for
+from api.deps import Dispatcher, SessionDep
 from api.schemas import ManualMentionIn
-from core.errors import NotFound
 from core.mentions import service as mentions
 from core.mentions.models import Mention, MentionCreate, MentionPublic
 from worker.dispatch import enqueue_mentions
@@ -17,27 +17,24 @@ router = APIRouter(prefix="/api/mentions", tags=["信息"])
 
 
 @router.get("", response_model=list[MentionPublic])
-def list_mentions(session: SessionDep, _: CurrentUser, event_id: int | None = None,
+def list_mentions(session: SessionDep, scope: Visible, event_id: int | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
                   offset: Annotated[int, Query(ge=0)] = 0) -> list[Mention]:
-    """信息列表（最新在前），可按舆情事件筛选。"""
-    return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset)
+    """信息列表（最新在前），可按舆情事件筛选；承办人只看到本单位工单的信息。"""
+    return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset, scope=scope)
 
 
 @router.get("/{mention_id}", response_model=MentionPublic)
-def get_mention(session: SessionDep, _: CurrentUser, mention_id: int) -> Mention:
+def get_mention(session: SessionDep, scope: Visible, mention_id: int) -> Mention:
     """单条信息。"""
-    mention = mentions.get(session=session, mention_id=mention_id)
-    if mention is None:
-        raise NotFound(f"信息不存在: {mention_id}")
-    return mention
+    return mention_for(session=session, scope=scope, mention_id=mention_id)
 
 
 @router.post("", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "同一条信息已录入过，返回已有记录"}})
-def create_mention(session: SessionDep, user: CurrentUser, body: ManualMentionIn,
+def create_mention(session: SessionDep, user: Dispatcher, body: ManualMentionIn,
                    response: Response) -> Mention:
-    """人工录入 / 热线电话：先入库，提交后再送入分析队列。"""
+    """人工录入 / 热线电话（值班人员、领导）：先入库，提交后再送入分析队列。"""
     external_id = body.external_id or f"{body.channel}-{uuid.uuid4().hex}"
     mention_in = MentionCreate(
         channel=body.channel, external_id=external_id, url=body.url, title=body.title,

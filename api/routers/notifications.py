@@ -14,13 +14,15 @@ from core.notify.models import (
     NotificationChannelUpdate,
     NotificationPublic,
 )
+from core.redact import mask
 
 router = APIRouter(prefix="/api/notifications", tags=["通知"])
 
 
 def public(channel: NotificationChannel) -> NotificationChannelPublic:
-    """A channel without its secret."""
-    return NotificationChannelPublic.model_validate({**channel.model_dump(), "has_secret": bool(channel.secret)})
+    """A channel with its secret masked (the URL is masked when the model is serialised)."""
+    return NotificationChannelPublic.model_validate({**channel.model_dump(), "has_secret": bool(channel.secret),
+                                                     "secret_masked": mask(channel.secret)})
 
 
 @router.get("/channels", response_model=list[NotificationChannelPublic])

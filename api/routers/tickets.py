@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from api.access import check_assignment, check_units, ticket_for, visible_unit
+from api.access import Visible, check_assignment, check_units, ticket_for
 from api.deps import CurrentUser, Dispatcher, SessionDep
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
 from core.tickets import rules
@@ -90,16 +90,12 @@ def view(session: SessionDep, ticket: Ticket) -> TicketView:
 
 
 @router.get("", response_model=list[TicketView])
-def list_tickets(session: SessionDep, user: CurrentUser, state: str | None = None,
+def list_tickets(session: SessionDep, scope: Visible, state: str | None = None,
                  unit_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: Annotated[int, Query(ge=0)] = 0) -> list[TicketView]:
     """工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。"""
-    restricted, own_unit = visible_unit(user)
-    if restricted:
-        if own_unit is None or (unit_id is not None and unit_id != own_unit):
-            return []
-        unit_id = own_unit
-    found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset)
+    found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset,
+                            scope=scope)
     return [view(session, t) for t in found]
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_serializer
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field
+from core.redact import redact_mapping, redact_text
 
 
 class AuditLog(SQLModel, table=True):
@@ -33,3 +35,12 @@ class AuditLogPublic(SQLModel):
     before: dict[str, Any]
     after: dict[str, Any]
     note: str
+
+    # Rows are masked when written; masking again on the way out covers rows written before.
+    @field_serializer("before", "after")
+    def _masked(self, values: dict[str, Any]) -> dict[str, Any]:
+        return redact_mapping(values)
+
+    @field_serializer("note")
+    def _masked_note(self, note: str) -> str:
+        return redact_text(note)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.audit.models import AuditLog
+from core.redact import redact_mapping, redact_text
 from core.timeutil import utcnow
 
 
@@ -22,10 +23,10 @@ def jsonable(values: dict[str, Any]) -> dict[str, Any]:
 def record(*, session: Session, entity: str, entity_id: int, action: str, actor_id: int | None,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            note: str = "", at: datetime | None = None) -> AuditLog:
-    """Add one audit row."""
+    """Add one audit row; secrets in it (keys, passwords, URLs with tokens) are masked first."""
     row = AuditLog(entity=entity, entity_id=entity_id, action=action, actor_id=actor_id,
-                   before=jsonable(before or {}), after=jsonable(after or {}), note=note[:2000],
-                   at=at or utcnow())
+                   before=redact_mapping(jsonable(before or {})), after=redact_mapping(jsonable(after or {})),
+                   note=redact_text(note)[:2000], at=at or utcnow())
     session.add(row)
     return row
 

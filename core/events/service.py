@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from core.access import OFFICE, Scope
 from core.events.models import Event
 from core.mentions.models import Mention
 from core.timeutil import ensure_utc, utcnow
@@ -84,9 +85,10 @@ def get(*, session: Session, event_id: int) -> Event | None:
 
 
 def get_all(*, session: Session, grade: str | None = None, topic: str | None = None,
-            limit: int = 100, offset: int = 0) -> list[Event]:
-    """Return events, most recently active first."""
-    stmt = select(Event).order_by(col(Event.last_seen_at).desc(), col(Event.id).desc())
+            limit: int = 100, offset: int = 0, scope: Scope = OFFICE) -> list[Event]:
+    """Return the events the scope sees, most recently active first."""
+    stmt = (select(Event).where(scope.events())
+            .order_by(col(Event.last_seen_at).desc(), col(Event.id).desc()))
     if grade:
         stmt = stmt.where(Event.grade == grade)
     if topic:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core.access import OFFICE, Scope
 from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
 from core.config import get_settings
 from core.events.models import Event
@@ -39,9 +40,9 @@ def _fmt(value: datetime | None) -> str:
 
 
 def rows(*, session: Session, start: datetime | None = None, end: datetime | None = None,
-         unit_id: int | None = None) -> list[dict[str, Any]]:
-    """One dict per ticket opened in [start, end), oldest first, keyed by COLUMNS."""
-    stmt = select(Ticket).order_by(col(Ticket.created_at), col(Ticket.id))
+         unit_id: int | None = None, scope: Scope = OFFICE) -> list[dict[str, Any]]:
+    """One dict per ticket the scope sees opened in [start, end), oldest first, keyed by COLUMNS."""
+    stmt = select(Ticket).where(scope.tickets()).order_by(col(Ticket.created_at), col(Ticket.id))
     if start is not None:
         stmt = stmt.where(col(Ticket.created_at) >= ensure_utc(start))
     if end is not None:

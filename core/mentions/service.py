@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core.access import OFFICE, Scope
 from core.errors import InvalidInput, NotFound
 from core.mentions.models import Mention, MentionCreate
 from core.timeutil import utcnow
@@ -163,9 +164,10 @@ def get(*, session: Session, mention_id: int) -> Mention | None:
 
 
 def get_all(*, session: Session, event_id: int | None = None, limit: int = 100,
-            offset: int = 0) -> list[Mention]:
-    """Return mentions, newest first, optionally of one event."""
-    stmt = select(Mention).order_by(col(Mention.id).desc()).offset(offset).limit(limit)
+            offset: int = 0, scope: Scope = OFFICE) -> list[Mention]:
+    """Return the mentions the scope sees, newest first, optionally of one event."""
+    stmt = (select(Mention).where(scope.mentions())
+            .order_by(col(Mention.id).desc()).offset(offset).limit(limit))
     if event_id is not None:
         stmt = stmt.where(Mention.event_id == event_id)
     return list(session.exec(stmt))

@@ -5,9 +5,11 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import field_serializer
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+from core.redact import redact_text, redact_url
 
 
 class ChannelKind(StrEnum):
@@ -58,17 +60,25 @@ class NotificationChannel(NotificationChannelBase, table=True):
 
 
 class NotificationChannelPublic(SQLModel):
+    """A channel as responses show it: the URL's keys and password masked (`…abcd`), the
+    signing secret only as `secret_masked`."""
+
     id: int
     name: str
     kind: str
     url: str
     has_secret: bool
+    secret_masked: str = ""
     grades: list[str]
     topics: list[str]
     unit_ids: list[int]
     audiences: list[str]
     enabled: bool
     created_at: datetime
+
+    @field_serializer("url")
+    def _masked_url(self, url: str) -> str:
+        return redact_url(url)
 
 
 class NotificationStatus(StrEnum):
@@ -124,3 +134,7 @@ class NotificationPublic(SQLModel):
     last_error: str
     digest_id: int | None
     created_at: datetime
+
+    @field_serializer("last_error")
+    def _masked_error(self, error: str) -> str:
+        return redact_text(error)

@@ -15,13 +15,18 @@ import json
 import smtplib
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus, unquote, urlsplit
 
 import httpx
 
 from core.config import get_settings
+from core.notify import templates
 from core.notify.models import Notification, NotificationChannel
+from core.redact import guard_loggers, redact_text, url_secrets
 from core.timeutil import utcnow
+
+# httpx logs each request's full URL at INFO: a robot key must not reach a log line.
+guard_loggers("httpx", "httpcore")
 
 
 class SendError(Exception):
@@ -37,7 +42,20 @@ def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
 
 
 def send(channel: NotificationChannel, message: Notification) -> None:
-    """Deliver the message or raise SendError."""
+    """Deliver the message or raise SendError, whose text never carries the channel's secrets
+    (it is stored as the notice's last error, logged and shown to the duty officer)."""
+    try:
+        _send(channel, message)
+    except SendError as exc:
+        raise SendError(redact_text(str(exc), channel_secrets(channel))) from None
+
+
+def channel_secrets(channel: NotificationChannel) -> list[str]:
+    """What must never appear in an error or a log line about this channel."""
+    return [channel.secret, *url_secrets(channel.url)]
+
+
+def _send(channel: NotificationChannel, message: Notification) -> None:
     if channel.kind == "wecom":
         _post_robot(channel.url, _wecom_body(message))
     elif channel.kind == "dingtalk":
@@ -104,8 +122,11 @@ def _post(url: str, body: dict[str, Any] | bytes, headers: dict[str, str]) -> by
 
 def _send_email(channel: NotificationChannel, message: Notification) -> None:
     settings = get_settings()
-    to = [str(a) for a in channel.config.get("to", [])]
-    to += [r["email"] for r in message.recipients if r.get("email") and r["email"] not in to]
+    # Addresses and the subject go into headers: one line each, or a header could be forged
+    # (and EmailMessage refuses CR/LF, which would fail this notice on every attempt).
+    to = [a for a in (templates.email_address(str(x)) for x in channel.config.get("to", [])) if a]
+    to += [a for a in (templates.email_address(str(r.get("email") or "")) for r in message.recipients)
+           if a and a not in to]
     if not to:
         raise SendError("邮件渠道没有收件人")
     parts = urlsplit(channel.url) if channel.url else None
@@ -113,13 +134,15 @@ def _send_email(channel: NotificationChannel, message: Notification) -> None:
     if not host:
         raise SendError("未配置 SMTP 服务器")
     port = (parts.port if parts else None) or settings.smtp_port
-    user = (parts.username if parts else None) or settings.smtp_user
-    password = (parts.password if parts else None) or settings.smtp_password
+    user = unquote(parts.username) if parts and parts.username else settings.smtp_user
+    password = unquote(parts.password) if parts and parts.password else settings.smtp_password
+    sender = templates.email_address(str(channel.config.get("from") or "")) or settings.smtp_from
     mail = EmailMessage()
-    mail["Subject"] = message.subject
-    mail["From"] = str(channel.config.get("from") or settings.smtp_from)
+    mail["Subject"] = templates.header_text(message.subject) or "舆情通知"
+    mail["From"] = templates.header_text(sender)
     mail["To"] = ", ".join(to)
-    mail["Message-ID"] = f"<{message.dedupe_key.replace(':', '.')}@yuqing>"
+    mail["Message-ID"] = "<{}@yuqing>".format(
+        "".join(c if c.isalnum() or c in ".-_" else "." for c in message.dedupe_key))
     mail.set_content(message.body)
     try:
         with smtplib.SMTP(host, port, timeout=settings.notify_timeout_seconds) as smtp:

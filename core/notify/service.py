@@ -26,6 +26,7 @@ from core.notify.models import (
     NotificationStatus,
 )
 from core.notify.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from core.redact import mask, redact_url
 from core.timeutil import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ class DeliveryStats:
 
 def create_channel(*, session: Session, channel_in: NotificationChannelCreate,
                    actor_id: int | None) -> NotificationChannel:
-    """Add a channel (robot, mailbox or webhook) with its routing filters."""
+    """Add a channel (robot, mailbox or webhook) with its routing filters.
+
+    Its URL (robot key, SMTP password) and secret are write-only: the audit row keeps them
+    masked, as every response does (core.redact).
+    """
     _check_channel(channel_in.kind, channel_in.url, channel_in.audiences)
     if session.exec(select(NotificationChannel).where(NotificationChannel.name == channel_in.name)).first():
         raise Conflict(f"通知渠道已存在: {channel_in.name}")
@@ -71,9 +76,19 @@ def create_channel(*, session: Session, channel_in: NotificationChannelCreate,
     session.add(channel)
     session.flush()
     assert channel.id is not None
+    after = channel_in.model_dump(exclude={"secret"})
+    after["url"] = redact_url(channel_in.url)
     audit.record(session=session, entity="channel", entity_id=channel.id, action="create",
-                 actor_id=actor_id, after=channel_in.model_dump(exclude={"secret"}))
+                 actor_id=actor_id, after=after, note="已设置密钥" if channel_in.secret else "")
     return channel
+
+
+def _unchanged_echo(values: dict[str, object], channel: NotificationChannel) -> None:
+    """A form that sends back the masked URL or secret it was shown means "keep the stored one"."""
+    if values.get("url") is not None and values["url"] != channel.url and values["url"] == redact_url(channel.url):
+        del values["url"]
+    if values.get("secret") is not None and values["secret"] == mask(channel.secret) and channel.secret:
+        del values["secret"]
 
 
 def update_channel(*, session: Session, channel_id: int, channel_in: NotificationChannelUpdate,
@@ -81,16 +96,20 @@ def update_channel(*, session: Session, channel_id: int, channel_in: Notificatio
     """Change a channel's address, secret, filters or switch it off (never deleted)."""
     channel = get_channel(session=session, channel_id=channel_id)
     values = channel_in.model_dump(exclude_unset=True)
+    _unchanged_echo(values, channel)
     _check_channel(channel.kind, values.get("url", channel.url), values.get("audiences", channel.audiences))
+    secret_changed = "secret" in values and values["secret"] != channel.secret
     before, after = audit.diff(channel, values)
     for key, value in values.items():
         setattr(channel, key, value)
     session.add(channel)
     before.pop("secret", None)
     after.pop("secret", None)
+    if "url" in after:
+        before["url"], after["url"] = redact_url(str(before["url"])), redact_url(str(after["url"]))
     audit.record(session=session, entity="channel", entity_id=channel_id, action="update",
                  actor_id=actor_id, before=before, after=after,
-                 note="更换密钥" if "secret" in values else "")
+                 note="更换密钥" if secret_changed else "")
     return channel
 
 

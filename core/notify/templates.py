@@ -1,7 +1,16 @@
-"""Message texts in Chinese, each with a link back to the ticket or alert."""
+"""Message texts in Chinese, each with a link back to the ticket or alert.
+
+Titles, reasons and names come from scraped posts or from people: they go through `safe()`
+before they are placed in a message. One message goes to markdown robots (WeCom, DingTalk),
+plain-text e-mail and webhooks alike, so the text is made inert for all of them: one line,
+markdown and HTML marks turned into their full-width look-alikes (which read the same in
+Chinese text), and URLs defanged, so a post cannot add a clickable link, a heading, a fake
+"查看" line or an @ to a notice. Only the links this module writes stay links.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from core.analysis_labels import GRADE_LABELS, TOPIC_LABELS
@@ -10,6 +19,38 @@ from core.timeutil import to_local
 
 CLOCK_LABELS = {"first_info": "首次权威信息发布", "response": "公开回应", "press": "新闻发布会",
                 "close": "办结"}
+
+
+# Markdown/HTML marks -> full-width forms; they look alike, and no renderer treats them as syntax.
+_INERT = str.maketrans({
+    "[": "［", "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "*": "＊", "_": "＿", "`": "｀",
+    "#": "＃", "!": "！", "~": "～", "|": "｜", "\\": "＼", "{": "｛", "}": "｝", "&": "＆",
+    "@": "＠",
+})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+
+
+def one_line(text: str) -> str:
+    """Line breaks and other control characters as single spaces."""
+    return _CONTROL.sub(" ", text).strip()
+
+
+def safe(text: str | None) -> str:
+    """Untrusted text made inert for markdown, HTML and plain text: one line, no marks, no links."""
+    out = one_line(text or "").translate(_INERT)
+    return re.sub(r"(?i)www\.", "www．", out.replace("://", "：//"))
+
+
+def header_text(text: str) -> str:
+    """A value for an e-mail header: one line (a CR/LF would forge headers or fail the send)."""
+    return one_line(text)[:250]
+
+
+def email_address(value: str) -> str:
+    """A plain `user@host` address, or "" for anything that is not one."""
+    value = value.strip()
+    return value if len(value) <= 254 and _ADDRESS.match(value) else ""
 
 
 def ticket_link(ticket_id: int) -> str:
@@ -39,12 +80,13 @@ def topic_text(topic: str | None) -> str:
 
 def names(people: list[str]) -> str:
     """"@张三 @李四"."""
-    return " ".join(f"@{n}" for n in people) or "（无指定人员）"
+    return " ".join(f"@{safe(n)}" for n in people) or "（无指定人员）"
 
 
 def alert_notice(*, alert_id: int, grade: str | None, title: str, reason: str, topic: str | None,
                  step: int, audience_label: str, people: list[str], minutes: int) -> tuple[str, str]:
     """Subject and body of an alert notice at step 1 (first), 2.. (re-notify / escalate)."""
+    title, reason, audience_label = safe(title), safe(reason), safe(audience_label)
     if step == 1:
         subject = f"【舆情预警】{grade_text(grade)}{title[:40]}"
         lead = f"请{audience_label} {names(people)} 立即签收研判。"
@@ -63,6 +105,7 @@ def ticket_notice(*, ticket_id: int, grade: str | None, title: str, kind: str, u
                   handler: str, audience_label: str, people: list[str], clock: str = "",
                   due_at: datetime | None = None, minutes: int = 0, level: int = 0) -> tuple[str, str]:
     """Subject and body of a ticket notice: opened, regraded, assigned, warn, escalate."""
+    title, unit, handler, audience_label = safe(title), safe(unit), safe(handler), safe(audience_label)
     clock_label = CLOCK_LABELS.get(clock, clock)
     if kind == "opened":
         subject = f"【{grade_text(grade)}舆情工单】{title[:40]}"
@@ -90,5 +133,6 @@ def digest(items: list[tuple[str, str]]) -> tuple[str, str]:
     """One message for the notices that the rate limit held back: (subject, link) each."""
     subject = f"【消息汇总】{len(items)}条通知"
     lines = [f"{subject}（发送频率受限，合并发送）："]
-    lines += [f"{n}. {s} {link}".rstrip() for n, (s, link) in enumerate(items, start=1)]
+    # Subjects were made safe when their notices were built; one line each all the same.
+    lines += [f"{n}. {one_line(s)} {link}".rstrip() for n, (s, link) in enumerate(items, start=1)]
     return subject, "\n".join(lines)

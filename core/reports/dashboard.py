@@ -13,12 +13,14 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
+from core.access import OFFICE, Scope
 from core.alerts.models import Alert
 from core.analysis_labels import GRADE_LABELS, SOURCE_HEALTH_LABELS, TOPIC_LABELS
 from core.calendar import service as office_calendar
 from core.errors import InvalidInput
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.redact import redact_text
 from core.sources.models import Source
 from core.tickets.models import STATE_LABELS, Ticket, TicketState
 from core.timeutil import SHANGHAI, ensure_utc, to_local, utcnow
@@ -114,8 +116,13 @@ def local_day_start(day: date) -> datetime:
     return ensure_utc(datetime(day.year, day.month, day.day, tzinfo=SHANGHAI))
 
 
-def summary(*, session: Session, days: int = 30, now: datetime | None = None) -> DashboardSummary:
-    """Return the dashboard figures for the last `days` local days (today included)."""
+def summary(*, session: Session, days: int = 30, now: datetime | None = None,
+            scope: Scope = OFFICE) -> DashboardSummary:
+    """Return the dashboard figures for the last `days` local days (today included).
+
+    Every figure counts only what the scope sees: a unit handler's summary is built from his
+    unit's tickets and their events and mentions, without open alerts or sources.
+    """
     if not 1 <= days <= MAX_DAYS:
         raise InvalidInput(f"天数须在 1 到 {MAX_DAYS} 之间")
     now = ensure_utc(now) if now else utcnow()
@@ -123,15 +130,16 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None) ->
     first_day = today - timedelta(days=days - 1)
     window_start = local_day_start(first_day)
 
-    open_by_state = _tickets_by_state(session)
+    open_by_state = _tickets_by_state(session, scope)
+    office = scope.sees_office()
     counts = Counts(
         mentions_today=_count(session, select(func.count()).select_from(Mention)
-                              .where(_seen_since(local_day_start(today)))),
-        mentions_total=_count(session, select(func.count()).select_from(Mention)),
+                              .where(_seen_since(local_day_start(today)), scope.mentions())),
+        mentions_total=_count(session, select(func.count()).select_from(Mention).where(scope.mentions())),
         open_alerts=_count(session, select(func.count()).select_from(Alert)
-                           .where(Alert.status == "open")),
+                           .where(Alert.status == "open")) if office else 0,
         open_tickets=sum(s.count for s in open_by_state),
-        overdue_tickets=_overdue(session, now),
+        overdue_tickets=_overdue(session, now, scope),
     )
     return DashboardSummary(
         generated_at=now,
@@ -139,11 +147,12 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None) ->
         timezone="Asia/Shanghai",
         counts=counts,
         tickets_by_state=open_by_state,
-        events_by_grade=_events_by_grade(session, window_start),
-        topics=_topics(session, window_start),
-        trend=_trend(session, first_day, today),
-        open_alerts=_open_alerts(session),
-        sources=_sources(session),
+        events_by_grade=_events_by_grade(session, window_start, scope),
+        topics=_topics(session, window_start, scope),
+        trend=_trend(session, first_day, today, scope),
+        # Alerts are the duty officers' queue (/api/alerts refuses handlers); sources are office-wide.
+        open_alerts=_open_alerts(session) if office else [],
+        sources=_sources(session) if office else [],
         calendar_warning=office_calendar.status(session=session, today=today).warning,
     )
 
@@ -156,7 +165,7 @@ def _sources(session: Session) -> list[SourceHealth]:
         out.append(SourceHealth(
             id=s.id, name=s.name, kind=s.kind, channel=s.channel, enabled=s.enabled, health=s.health,
             health_label=SOURCE_HEALTH_LABELS.get(s.health, s.health), health_since=s.health_since,
-            last_success_at=s.last_success_at, last_item_at=s.last_item_at, last_error=s.last_error,
+            last_success_at=s.last_success_at, last_item_at=s.last_item_at, last_error=redact_text(s.last_error),
             consecutive_failures=s.consecutive_failures, circuit_open_until=s.circuit_open_until))
     return sorted(out, key=lambda h: (not h.enabled, h.health in ("ok", "unknown"), h.name))
 
@@ -171,25 +180,28 @@ def _seen_since(start: datetime) -> Any:
                   sa.and_(col(Mention.published_at).is_(None), col(Mention.created_at) >= start))
 
 
-def _tickets_by_state(session: Session) -> list[StateCount]:
-    rows = session.exec(select(Ticket.state, func.count()).where(col(Ticket.state).in_(OPEN_STATES))
+def _tickets_by_state(session: Session, scope: Scope) -> list[StateCount]:
+    rows = session.exec(select(Ticket.state, func.count()).where(col(Ticket.state).in_(OPEN_STATES),
+                                                                 scope.tickets())
                         .group_by(Ticket.state)).all()
     found = {state: int(n) for state, n in rows}
     return [StateCount(state=s, label=STATE_LABELS[s], count=found.get(s, 0)) for s in OPEN_STATES]
 
 
-def _overdue(session: Session, now: datetime) -> int:
+def _overdue(session: Session, now: datetime, scope: Scope) -> int:
     """Open tickets past their response deadline without a response, or past closing."""
     late_response = sa.and_(col(Ticket.first_response_at).is_(None),
                             col(Ticket.response_due_at) < now)
     late_close = col(Ticket.close_due_at) < now
     return _count(session, select(func.count()).select_from(Ticket)
-                  .where(col(Ticket.state).in_(OPEN_STATES), sa.or_(late_response, late_close)))
+                  .where(col(Ticket.state).in_(OPEN_STATES), sa.or_(late_response, late_close),
+                         scope.tickets()))
 
 
-def _events_by_grade(session: Session, since: datetime) -> list[GradeCount]:
+def _events_by_grade(session: Session, since: datetime, scope: Scope) -> list[GradeCount]:
     """Events active in the window (last mention inside it), by grade."""
-    rows = session.exec(select(Event.grade, func.count()).where(col(Event.last_seen_at) >= since)
+    rows = session.exec(select(Event.grade, func.count()).where(col(Event.last_seen_at) >= since,
+                                                                scope.events())
                         .group_by(Event.grade)).all()
     found = {(grade or UNGRADED): int(n) for grade, n in rows}
     out = [GradeCount(grade=g, label=GRADE_LABELS[g], count=found.get(g, 0)) for g in GRADES]
@@ -197,22 +209,23 @@ def _events_by_grade(session: Session, since: datetime) -> list[GradeCount]:
     return out
 
 
-def _topics(session: Session, since: datetime) -> list[TopicCount]:
+def _topics(session: Session, since: datetime, scope: Scope) -> list[TopicCount]:
     """Topics of the events active in the window, most frequent first."""
-    rows = session.exec(select(Event.topic, func.count()).where(col(Event.last_seen_at) >= since)
+    rows = session.exec(select(Event.topic, func.count()).where(col(Event.last_seen_at) >= since,
+                                                                scope.events())
                         .group_by(Event.topic)).all()
     ordered = sorted(((topic, int(n)) for topic, n in rows), key=lambda r: (-r[1], r[0]))
     return [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
 
 
-def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint]:
+def _trend(session: Session, first_day: date, last_day: date, scope: Scope) -> list[TrendPoint]:
     """Mentions and negative mentions per local day.
 
     Bucketed in Python: the one portable way to cut days in Asia/Shanghai on both SQLite
     and PostgreSQL, and a sub-district office sees at most thousands of mentions a month.
     """
     stmt = select(Mention.published_at, Mention.created_at, Mention.sentiment).where(
-        _seen_since(local_day_start(first_day)))
+        _seen_since(local_day_start(first_day)), scope.mentions())
     total: dict[date, int] = {}
     negative: dict[date, int] = {}
     for published_at, created_at, sentiment in session.exec(stmt):

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from core.alerts.models import Alert
 from core.analysis_labels import SOURCE_HEALTH_LABELS
 from core.mentions.models import Mention
+from core.redact import is_secret_name, redact_text, url_secrets
 from core.sources.models import Source
 from core.timeutil import ensure_utc, utcnow
 
@@ -64,6 +65,14 @@ def record_success(*, session: Session, source: Source, new_items: int,
     session.add(source)
 
 
+def _secrets_of(source: Source) -> list[str]:
+    values = [str(v) for v in source.credentials.values() if isinstance(v, str)]
+    for nested in source.credentials.values():
+        if isinstance(nested, dict):
+            values += [str(v) for v in nested.values()]
+    return values + url_secrets(source.url) + [str(v) for k, v in source.params.items() if is_secret_name(k)]
+
+
 def record_failure(*, session: Session, source: Source, health: str, error: str,
                    now: datetime | None = None) -> Alert | None:
     """A fetch failed (error, login_expired, captcha, blocked ...); returns a newly opened alert."""
@@ -74,7 +83,9 @@ def record_failure(*, session: Session, source: Source, health: str, error: str,
         # A new kind of trouble is a new incident: close the old one's alerts.
         resolve_alerts(session=session, source=source)
     source.health = health
-    source.last_error = error[:1000]
+    # An error can quote the URL (with its access key) or a cookie: store it masked, so alert
+    # reasons, the dashboard and the API never carry the source's secrets.
+    source.last_error = redact_text(error, _secrets_of(source))[:1000]
     source.consecutive_failures += 1
     if health in ("login_expired", "captcha"):
         source.circuit_open_until = now + CIRCUIT_NEEDS_PERSON

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import field_serializer
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+from core.redact import redact_mapping, redact_text, redact_url
 
 
 class SourceBase(SQLModel):
@@ -80,3 +82,17 @@ class SourcePublic(SourceBase):
     circuit_open_until: datetime | None = None
     expected_gap_minutes: int | None = None
     has_credentials: bool = False  # the credentials themselves are never returned
+
+    # An access key in a feed URL (RSSHub `?key=`, an API `access_token=`) or in params is a
+    # secret too: shown masked, like a fetch error that quotes the URL.
+    @field_serializer("url")
+    def _masked_url(self, url: str) -> str:
+        return redact_url(url)
+
+    @field_serializer("params")
+    def _masked_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return redact_mapping(params)
+
+    @field_serializer("last_error")
+    def _masked_error(self, error: str) -> str:
+        return redact_text(error)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from core.alerts.models import Alert
 from core.errors import Conflict, InvalidInput
+from core.redact import redact_mapping, redact_url
 from core.sources import health as source_health
 from core.sources.models import Source, SourceCreate, SourceCredentials, SourceUpdate
 
@@ -62,6 +63,12 @@ def get_or_create(*, session: Session, source_in: SourceCreate) -> Source:
 def update(*, session: Session, source: Source, source_in: SourceUpdate) -> Source:
     """Change the given fields; a changed URL or params starts incremental fetching afresh."""
     data = source_in.model_dump(exclude_unset=True)
+    if data.get("url") is not None and data["url"] != source.url and data["url"] == redact_url(source.url):
+        del data["url"]  # the masked URL a form was shown, sent back: keep the stored one
+    if isinstance(data.get("params"), dict):
+        shown = redact_mapping(source.params)
+        data["params"] = {k: source.params[k] if k in source.params and v == shown.get(k) and v != source.params[k]
+                          else v for k, v in data["params"].items()}
     if ("url" in data and data["url"] != source.url) or ("params" in data and data["params"] != source.params):
         source.cursor = {}
     for key, value in data.items():

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from core.access import OFFICE, Scope
 from core.audit import service as audit
 from core.calendar import service as office_calendar
 from core.config import get_settings
@@ -56,9 +57,9 @@ def get(*, session: Session, ticket_id: int) -> Ticket:
 
 
 def get_all(*, session: Session, state: str | None = None, unit_id: int | None = None,
-            limit: int = 100, offset: int = 0) -> list[Ticket]:
-    """Return tickets, newest first; a unit sees the tickets it leads or assists on."""
-    stmt = select(Ticket).order_by(col(Ticket.id).desc())
+            limit: int = 100, offset: int = 0, scope: Scope = OFFICE) -> list[Ticket]:
+    """Return the tickets the scope sees, newest first; a unit sees the tickets it leads or assists on."""
+    stmt = select(Ticket).where(scope.tickets()).order_by(col(Ticket.id).desc())
     if state:
         stmt = stmt.where(Ticket.state == state)
     if unit_id is not None:
