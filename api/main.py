@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
+from api.middleware import RequestLimits, SecurityHeaders
 from api.routers import (
     alerts,
     auth,
@@ -27,6 +29,7 @@ from api.routers import (
     users,
 )
 from api.routers.health import app_version
+from api.schemas import Problem, ValidationProblem
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from dashboards import web as dashboards_web
 
@@ -48,20 +51,67 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
 
+# What every operation may answer besides its success: published once for all routes, so the
+# schema describes what the API really says (every error body is {"detail": "..."}).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "请求体无法解析"},
+    401: {"model": Problem, "description": "未登录或登录已失效"},
+    403: {"model": Problem, "description": "当前账号无权执行此操作"},
+    404: {"model": Problem, "description": "记录不存在"},
+    409: {"model": Problem, "description": "与当前状态冲突（不允许的流转、重复记录）"},
+    413: {"model": Problem, "description": "请求体超过上限"},
+    422: {"model": ValidationProblem, "description": "参数有误：detail 为说明，errors 为逐项原因"},
+    429: {"model": Problem, "description": "请求过于频繁，请稍后再试"},
+}
+
+# A 422 repeats what was sent only as far as this: a 10 MB field is not echoed back.
+MAX_ECHO_CHARS = 200
+MAX_DETAIL_CHARS = 1000
+
+
+def printable(value: str, limit: int) -> str:
+    """Text safe to put in a JSON answer: lone surrogates replaced, cut to `limit` characters."""
+    if len(value) > limit:
+        value = value[:limit] + f"…（共 {len(value)} 字符）"
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _echo(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return printable(value, MAX_ECHO_CHARS)
+    return None  # objects and lists are not echoed: they may be huge
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors as ValidationProblem publishes them, with short inputs only."""
+    out = []
+    for e in errors[:50]:
+        item: dict[str, Any] = {
+            "loc": [p if isinstance(p, int) else printable(str(p), MAX_ECHO_CHARS) for p in e.get("loc", ())],
+            "msg": printable(str(e.get("msg", "")), MAX_DETAIL_CHARS),
+            "type": str(e.get("type", "")),
+            "input": _echo(e.get("input")),
+        }
+        if e.get("ctx"):
+            item["ctx"] = {str(k): printable(str(v), MAX_ECHO_CHARS) for k, v in e["ctx"].items()}
+        out.append(item)
+    return out
+
 
 async def domain_error(_: Request, exc: Exception) -> JSONResponse:
     code = next((c for cls, c in ERROR_STATUS.items() if isinstance(exc, cls)),
                 status.HTTP_400_BAD_REQUEST)
-    return JSONResponse({"detail": str(exc) or "请求无法处理"}, status_code=code)
+    return JSONResponse({"detail": printable(str(exc) or "请求无法处理", MAX_DETAIL_CHARS)}, status_code=code)
 
 
 async def validation_error(_: Request, exc: Exception) -> JSONResponse:
     # People read `detail` (in Chinese, one line); programs read the structured `errors`.
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    errors = field_errors(exc.errors() if isinstance(exc, RequestValidationError) else [])
     where = "；".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg', '')}"
-        for e in errors[:3])
-    return JSONResponse({"detail": f"请求参数有误（{where}）", "errors": jsonable_encoder(errors)},
+        f"{'.'.join(str(p) for p in e['loc'] if p != 'body')}: {e['msg']}" for e in errors[:3])
+    return JSONResponse({"detail": printable(f"请求参数有误（{where}）", MAX_DETAIL_CHARS), "errors": errors},
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
@@ -72,18 +122,31 @@ async def integrity_error(_: Request, exc: Exception) -> JSONResponse:
                         status_code=status.HTTP_409_CONFLICT)
 
 
+async def data_error(_: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value (too long, out of range) that request validation let through.
+    log.warning("data error: %s", exc)
+    return JSONResponse({"detail": "数据超出字段允许的长度或范围"},
+                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def create_app() -> FastAPI:
-    """Build the app: API routers, error mapping, and the dashboard page with its assets."""
+    """Build the app: API routers, error mapping, limits and headers, and the dashboard page."""
     app = FastAPI(title="政务舆情监测与回应系统", description=DESCRIPTION, version=app_version(),
-                  docs_url=None, redoc_url=None)  # /docs is served by dashboards from a local copy
+                  docs_url=None, redoc_url=None,  # /docs is served by dashboards from a local copy
+                  responses=ERROR_RESPONSES)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
                    reports, duty, notifications, ledger, intake):
         app.include_router(module.router)
     app.include_router(ledger.audit_router)
     dashboards_web.mount(app)
+    app.add_middleware(RequestLimits)
+    # Outside Starlette's own error middleware too, so that even a 500 carries the headers.
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build())  # type: ignore[method-assign]
     return app
 
 

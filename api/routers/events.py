@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import CurrentUser, SessionDep
+from api.params import IdPath, OffsetQuery
 from api.schemas import EventDetail
 from core.errors import NotFound
 from core.events import service as events
@@ -18,13 +19,13 @@ router = APIRouter(prefix="/api/events", tags=["舆情事件"])
 @router.get("", response_model=list[EventPublic])
 def list_events(session: SessionDep, _: CurrentUser, grade: str | None = None,
                 topic: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[Event]:
+                offset: OffsetQuery = 0) -> list[Event]:
     """舆情事件（最近活跃在前），可按等级（I–IV）和话题筛选。"""
     return events.get_all(session=session, grade=grade, topic=topic, limit=limit, offset=offset)
 
 
 @router.get("/{event_id}", response_model=EventDetail)
-def get_event(session: SessionDep, _: CurrentUser, event_id: int) -> EventDetail:
+def get_event(session: SessionDep, _: CurrentUser, event_id: IdPath) -> EventDetail:
     """单个舆情事件及其信息。"""
     event = events.get(session=session, event_id=event_id)
     if event is None:

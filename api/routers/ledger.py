@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.params import IdQuery
 from core.audit import service as audit
 from core.audit.models import AuditLogPublic
 from core.ledger import service as ledger
@@ -38,7 +39,7 @@ def get_ledger(session: SessionDep, user: CurrentUser, year: Annotated[int, Quer
 
 
 @audit_router.get("", response_model=list[AuditLogPublic])
-def get_audit(session: SessionDep, _: Dispatcher, entity: str | None = None, entity_id: int | None = None,
+def get_audit(session: SessionDep, _: Dispatcher, entity: str | None = None, entity_id: IdQuery = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Any]:
     """变更记录（预警、排班、回应、通知渠道等），最早在前。"""
     return list(audit.get_all(session=session, entity=entity, entity_id=entity_id, limit=limit))

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.params import IdPath, IdQuery, OffsetQuery
 from api.schemas import ManualMentionIn
 from core.errors import NotFound
 from core.mentions import service as mentions
@@ -17,15 +18,15 @@ router = APIRouter(prefix="/api/mentions", tags=["信息"])
 
 
 @router.get("", response_model=list[MentionPublic])
-def list_mentions(session: SessionDep, _: CurrentUser, event_id: int | None = None,
+def list_mentions(session: SessionDep, _: CurrentUser, event_id: IdQuery = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[Mention]:
+                  offset: OffsetQuery = 0) -> list[Mention]:
     """信息列表（最新在前），可按舆情事件筛选。"""
     return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset)
 
 
 @router.get("/{mention_id}", response_model=MentionPublic)
-def get_mention(session: SessionDep, _: CurrentUser, mention_id: int) -> Mention:
+def get_mention(session: SessionDep, _: CurrentUser, mention_id: IdPath) -> Mention:
     """单条信息。"""
     mention = mentions.get(session=session, mention_id=mention_id)
     if mention is None:
@@ -61,6 +62,6 @@ class LabelIn(BaseModel):
 
 
 @router.post("/{mention_id}/label", response_model=MentionPublic)
-def label_mention(session: SessionDep, user: Dispatcher, mention_id: int, body: LabelIn) -> Mention:
+def label_mention(session: SessionDep, user: Dispatcher, mention_id: IdPath, body: LabelIn) -> Mention:
     """改正话题分类（值班人员、领导）：记入训练数据，下次训练模型时使用。"""
     return mentions.relabel(session=session, mention_id=mention_id, topic=body.topic, actor_id=user.id)

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 
 from api.deps import Admin, Dispatcher, SessionDep
+from api.params import IdPath
+from core.bounds import MAX_MINUTES
 from core.errors import NotFound
 from core.sources import opml
 from core.sources import service as sources
@@ -13,7 +15,7 @@ from core.sources.models import Source, SourceCreate, SourceCredentials, SourceP
 router = APIRouter(prefix="/api/sources", tags=["监测源"])
 
 
-def _get(session: SessionDep, source_id: int) -> Source:
+def _get(session: SessionDep, source_id: IdPath) -> Source:
     source = sources.get(session=session, source_id=source_id)
     if source is None:
         raise NotFound(f"监测源不存在: {source_id}")
@@ -33,25 +35,25 @@ def create_source(session: SessionDep, _: Admin, source_in: SourceCreate) -> Sou
 
 
 @router.get("/{source_id}", response_model=SourcePublic)
-def get_source(session: SessionDep, _: Dispatcher, source_id: int) -> Source:
+def get_source(session: SessionDep, _: Dispatcher, source_id: IdPath) -> Source:
     """单个监测源（不含凭据）。"""
     return _get(session, source_id)
 
 
 @router.patch("/{source_id}", response_model=SourcePublic)
-def update_source(session: SessionDep, _: Admin, source_id: int, source_in: SourceUpdate) -> Source:
+def update_source(session: SessionDep, _: Admin, source_id: IdPath, source_in: SourceUpdate) -> Source:
     """修改地址、参数、关键词、采集周期、启停（仅管理员）。"""
     return sources.update(session=session, source=_get(session, source_id), source_in=source_in)
 
 
 @router.put("/{source_id}/credentials", response_model=SourcePublic)
-def set_credentials(session: SessionDep, _: Admin, source_id: int, credentials: SourceCredentials) -> Source:
+def set_credentials(session: SessionDep, _: Admin, source_id: IdPath, credentials: SourceCredentials) -> Source:
     """设置 Cookie/令牌（仅管理员）。凭据只写不读：任何接口都不会返回它。"""
     return sources.set_credentials(session=session, source=_get(session, source_id), credentials=credentials)
 
 
 @router.delete("/{source_id}/credentials", response_model=SourcePublic)
-def clear_credentials(session: SessionDep, _: Admin, source_id: int) -> Source:
+def clear_credentials(session: SessionDep, _: Admin, source_id: IdPath) -> Source:
     """清除凭据（仅管理员）。"""
     return sources.set_credentials(session=session, source=_get(session, source_id), credentials=None)
 
@@ -59,7 +61,7 @@ def clear_credentials(session: SessionDep, _: Admin, source_id: int) -> Source:
 @router.post("/import-opml")
 async def import_opml(session: SessionDep, _: Admin, file: Annotated[UploadFile, File()],
                       kind: Annotated[str, Form()] = "wechat",
-                      schedule_minutes: Annotated[int, Form(ge=1)] = 60) -> dict[str, list[str]]:
+                      schedule_minutes: Annotated[int, Form(ge=1, le=MAX_MINUTES)] = 60) -> dict[str, list[str]]:
     """从 RSSHub / wechat2rss / we-mp-rss 导出的 OPML 批量新建监测源（仅管理员）。"""
     result = opml.import_feeds(session=session, content=await file.read(2 * 1024 * 1024), kind=kind,
                                channel="wechat" if kind == "wechat" else "news",

@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 from api.access import check_assignment, check_units, ticket_for, visible_unit
 from api.deps import CurrentUser, Dispatcher, Leader, SessionDep
+from api.params import IdPath, IdQuery, OffsetQuery
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
+from core.bounds import DbId
 from core.errors import Forbidden
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
@@ -26,14 +28,14 @@ router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
 
 class TicketAssignIn(BaseModel):
-    unit_id: int  # 牵头单位 (lead)
-    handler_id: int | None = None
-    assisting_unit_ids: list[int] | None = None  # 协办单位; omitted: unchanged
+    unit_id: DbId  # 牵头单位 (lead)
+    handler_id: DbId | None = None
+    assisting_unit_ids: list[DbId] | None = Field(default=None, max_length=100)  # 协办单位; omitted: unchanged
     note: str = Field(default="", max_length=2000)
 
 
 class TicketUnitsIn(BaseModel):
-    assisting_unit_ids: list[int]
+    assisting_unit_ids: list[DbId] = Field(max_length=100)
 
 
 class Reason(BaseModel):
@@ -92,8 +94,8 @@ def view(session: SessionDep, ticket: Ticket) -> TicketView:
 
 @router.get("", response_model=list[TicketView])
 def list_tickets(session: SessionDep, user: CurrentUser, state: str | None = None,
-                 unit_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[TicketView]:
+                 unit_id: IdQuery = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                 offset: OffsetQuery = 0) -> list[TicketView]:
     """工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。"""
     restricted, own_unit = visible_unit(user)
     if restricted:
@@ -125,7 +127,7 @@ def false_alarms(session: SessionDep, _: Dispatcher) -> list[dict[str, str]]:
 
 
 @router.get("/{ticket_id}", response_model=TicketDetailView)
-def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> TicketDetailView:
+def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> TicketDetailView:
     """单张工单，含时限、处置时间线、计时暂停和回应记录。"""
     ticket = ticket_for(session=session, user=user, ticket_id=ticket_id)
     return TicketDetailView.model_validate({
@@ -140,14 +142,14 @@ def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> Ticket
 
 
 @router.get("/{ticket_id}/timeline", response_model=list[TicketTimelinePublic])
-def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[Any]:
+def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[Any]:
     """处置时间线（每次变更、提醒和督办）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return list(tickets.timeline(session=session, ticket_id=ticket_id))
 
 
 @router.post("/{ticket_id}/assign", response_model=TicketView)
-def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAssignIn) -> TicketView:
+def assign(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: TicketAssignIn) -> TicketView:
     """交办（或改派）给牵头单位和承办人，可同时指定协办单位。"""
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
     check_units(session=session, unit_ids=body.assisting_unit_ids or [])
@@ -158,7 +160,7 @@ def assign(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketAs
 
 
 @router.put("/{ticket_id}/units", response_model=TicketView)
-def set_units(session: SessionDep, user: Dispatcher, ticket_id: int, body: TicketUnitsIn) -> TicketView:
+def set_units(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: TicketUnitsIn) -> TicketView:
     """设置协办单位。"""
     check_units(session=session, unit_ids=body.assisting_unit_ids)
     tickets.set_assisting_units(session=session, ticket_id=ticket_id, unit_ids=body.assisting_unit_ids,
@@ -167,7 +169,7 @@ def set_units(session: SessionDep, user: Dispatcher, ticket_id: int, body: Ticke
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketView)
-def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
+def transition(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                body: TicketTransition) -> TicketView:
     """变更工单状态；不允许的流转返回 409。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -179,21 +181,21 @@ def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
 
 
 @router.post("/{ticket_id}/dismiss", response_model=TicketView)
-def dismiss(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+def dismiss(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Reason) -> TicketView:
     """标记误报（须填写原因，原帖进入分类器训练样本）。"""
     return view(session, tickets.dismiss(session=session, ticket_id=ticket_id, actor_id=user.id,
                                          reason=body.reason))
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketView)
-def reopen(session: SessionDep, user: Dispatcher, ticket_id: int, body: Reason) -> TicketView:
+def reopen(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Reason) -> TicketView:
     """重新打开已办结或误报的工单。"""
     return view(session, tickets.reopen(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         note=body.reason))
 
 
 @router.post("/{ticket_id}/pause", response_model=TicketView)
-def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
+def pause(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
     """暂停计时（如待上级部门答复），暂停时间不计入时限。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return view(session, tickets.pause(session=session, ticket_id=ticket_id, actor_id=user.id,
@@ -201,7 +203,7 @@ def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) 
 
 
 @router.post("/{ticket_id}/resume", response_model=TicketView)
-def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn | None = None) -> TicketView:
+def resume(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: NoteIn | None = None) -> TicketView:
     """恢复计时，各时限顺延暂停时长。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     return view(session, tickets.resume(session=session, ticket_id=ticket_id, actor_id=user.id,
@@ -209,14 +211,14 @@ def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn 
 
 
 @router.post("/{ticket_id}/extend", response_model=TicketView)
-def extend(session: SessionDep, user: Leader, ticket_id: int, body: ExtendIn) -> TicketView:
+def extend(session: SessionDep, user: Leader, ticket_id: IdPath, body: ExtendIn) -> TicketView:
     """延长办结时限（工作日，须领导批准）。"""
     return view(session, tickets.extend(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         working_days=body.working_days, reason=body.reason))
 
 
 @router.post("/{ticket_id}/review", response_model=TicketView)
-def review(session: SessionDep, user: Leader, ticket_id: int, body: ReviewIn) -> TicketView:
+def review(session: SessionDep, user: Leader, ticket_id: IdPath, body: ReviewIn) -> TicketView:
     """审核回应稿（含保密审查）；未通过则退回处置中。"""
     assert user.id is not None
     return view(session, tickets.review(session=session, ticket_id=ticket_id, reviewer_id=user.id,
@@ -224,7 +226,7 @@ def review(session: SessionDep, user: Leader, ticket_id: int, body: ReviewIn) ->
 
 
 @router.post("/{ticket_id}/sign-off", response_model=TicketView)
-def sign_off(session: SessionDep, user: Leader, ticket_id: int,
+def sign_off(session: SessionDep, user: Leader, ticket_id: IdPath,
              body: SignOffIn | None = None) -> TicketView:
     """领导审核签发（I、II 级舆情回应前必须）。"""
     assert user.id is not None
@@ -234,7 +236,7 @@ def sign_off(session: SessionDep, user: Leader, ticket_id: int,
 
 
 @router.get("/{ticket_id}/responses", response_model=list[ResponsePublic])
-def list_responses(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[TicketResponse]:
+def list_responses(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[TicketResponse]:
     """工单的全部公开回应。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return tickets.responses(session=session, ticket_id=ticket_id)
@@ -242,7 +244,7 @@ def list_responses(session: SessionDep, user: CurrentUser, ticket_id: int) -> li
 
 @router.post("/{ticket_id}/responses", response_model=ResponsePublic,
              status_code=status.HTTP_201_CREATED)
-def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
+def record_response(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                     body: ResponseCreate) -> TicketResponse:
     """记录一次公开回应（回应或政策解读）；工单转为已回应。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -251,7 +253,7 @@ def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
 
 
 @router.patch("/{ticket_id}/notes", response_model=TicketView)
-def update_notes(session: SessionDep, user: CurrentUser, ticket_id: int,
+def update_notes(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                  body: TicketNotes) -> TicketView:
     """填写线上情况 / 线下情况（协办单位也可填写）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from core.errors import InvalidInput
 from core.mentions import service as mentions
 from core.mentions.models import MentionCreate
-from core.timeutil import SHANGHAI
+from core.timeutil import SHANGHAI, InputTime
 
 MAX_ROWS = 20000
 MAX_REJECTIONS_LISTED = 200
@@ -50,7 +50,7 @@ class CallCreate(BaseModel):
     caller: str = Field(default="", max_length=200)  # name as given; may be empty (匿名)
     contact: str = Field(default="", max_length=200)  # private: phone or address
     address: str = Field(default="", max_length=300)  # where the problem is (not private)
-    received_at: datetime | None = None
+    received_at: InputTime | None = None
     call_id: str | None = Field(default=None, max_length=300)  # the hotline system's number
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from core.bounds import MAX_MINUTES
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
 
 
@@ -15,7 +16,7 @@ class SourceBase(SQLModel):
     url: str = Field(max_length=1000)
     params: dict[str, Any] = json_dict_field()
     keywords: list[str] = json_list_field()
-    schedule_minutes: int = 15
+    schedule_minutes: int = Field(default=15, ge=1, le=MAX_MINUTES)
     enabled: bool = True
 
 
@@ -55,9 +56,9 @@ class SourceUpdate(SQLModel):
     channel: str | None = Field(default=None, max_length=20)
     params: dict[str, Any] | None = None
     keywords: list[str] | None = None
-    schedule_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    schedule_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     enabled: bool | None = None
-    expected_gap_minutes: int | None = Field(default=None, ge=1)
+    expected_gap_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
 
 
 class SourceCredentials(SQLModel):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, time_field
+from core.timeutil import InputTime
 
 
 class TicketState(StrEnum):
@@ -219,7 +220,7 @@ class ResponseCreate(SQLModel):
     url: str = Field(default="", max_length=2000)
     title: str = Field(default="", max_length=500)
     summary: str = Field(default="", max_length=4000)
-    published_at: datetime | None = None  # defaults to now
+    published_at: InputTime | None = None  # defaults to now
 
 
 class Response(SQLModel, table=True):
