@@ -30,7 +30,7 @@ from api.routers import (
 )
 from api.routers.health import app_version
 from api.schemas import Problem, ValidationProblem
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge
 from dashboards import web as dashboards_web
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     Conflict: status.HTTP_409_CONFLICT,
     Forbidden: status.HTTP_403_FORBIDDEN,
     InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
 }
 
 # What every operation may answer besides its success: published once for all routes, so the

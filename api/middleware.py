@@ -45,8 +45,41 @@ def has_lone_surrogate(body: bytes) -> bool:
     return False
 
 
+# NUL: PostgreSQL text refuses it (a 500 from the driver), and no person types it.
+_PERCENT_NUL = re.compile(rb"%00")
+_NUL_ESCAPE = re.compile(rb"\\u0000")
+
+
+def _without_nul_query(scope: Scope) -> Scope:
+    query = scope.get("query_string", b"")
+    if b"%00" not in query:
+        return scope
+    return {**scope, "query_string": _PERCENT_NUL.sub(b"", query)}
+
+
+def _strip_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    return value
+
+
+def strip_nul_json(body: bytes) -> bytes:
+    """A JSON body without NUL characters in any string (keys included); other bodies unchanged."""
+    if not _NUL_ESCAPE.search(body):
+        return body
+    try:
+        return json.dumps(_strip_nul(json.loads(body)), ensure_ascii=False).encode()
+    except ValueError:
+        return body  # not JSON: the app answers that
+
+
 class RequestLimits:
-    """413 for a body over its cap (uploads have their own); 422 for a JSON body with lone surrogates.
+    """413 for a body over its cap (uploads have their own); 422 for a JSON body with lone surrogates;
+    NUL characters dropped from JSON strings, forms and query strings.
 
     Small bodies (JSON, forms) are read here in full and replayed; multipart uploads stream
     through a counting receive, so a slow 20 MB upload does not sit in memory twice.
@@ -56,8 +89,11 @@ class RequestLimits:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(_without_nul_query(scope), receive, send)
             return
         settings = get_settings()
         headers = dict(scope["headers"])
@@ -69,7 +105,7 @@ class RequestLimits:
             await self._refuse(send, 413, too_large_detail(limit))
             return
         if upload:
-            await self._stream(scope, receive, send, limit)
+            await self._stream(_without_nul_query(scope), receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -85,11 +121,19 @@ class RequestLimits:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if content_type.endswith(b"json") and has_lone_surrogate(body):
-            await self._refuse(send, 422, "请求中含有无法编码的字符（孤立的 UTF-16 代理项）",
-                               errors=[{"loc": ["body"], "msg": "含有孤立的 UTF-16 代理项", "type": "unicode"}])
-            return
+        body = original = b"".join(chunks)
+        if content_type.endswith(b"json"):
+            if has_lone_surrogate(body):
+                await self._refuse(send, 422, "请求中含有无法编码的字符（孤立的 UTF-16 代理项）",
+                                   errors=[{"loc": ["body"], "msg": "含有孤立的 UTF-16 代理项", "type": "unicode"}])
+                return
+            body = strip_nul_json(body)
+        elif content_type == b"application/x-www-form-urlencoded":
+            body = _PERCENT_NUL.sub(b"", body)
+        scope = _without_nul_query(scope)
+        if body != original:
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+                     + [(b"content-length", str(len(body)).encode())]}
         replayed = False
 
         async def replay() -> Message:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from core.bounds import DbId
 from core.events.models import EventPublic
 from core.mentions.models import MentionPublic
+from core.sanitize import WebUrl
 from core.tickets.models import ResponsePublic, TicketPublic, TicketTimelinePublic
 from core.timeutil import InputTime
 
@@ -33,7 +34,7 @@ class ManualMentionIn(BaseModel):
     title: str = Field(default="", max_length=500)
     text: str = Field(default="", max_length=20000)
     author: str = Field(default="", max_length=200)
-    url: str = Field(default="", max_length=2000)
+    url: WebUrl = Field(default="", max_length=2000)
     published_at: InputTime | None = None
     # The hotline system's call number, if any; resending it does not store it twice.
     external_id: str | None = Field(default=None, max_length=300)

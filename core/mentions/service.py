@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, NotFound
 from core.mentions.models import Mention, MentionCreate
+from core.sanitize import strip_nul, web_url
 from core.timeutil import utcnow
 
 # Query parameters that only track the reader, never identify the content.
@@ -64,7 +65,15 @@ class IngestResult:
 
 
 def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
-    """Store a mention unless it is already stored (same source+external id, or same URL)."""
+    """Store a mention unless it is already stored (same source+external id, or same URL).
+
+    Text loses NUL characters and the link anything but http(s): whatever a crawler, an import
+    or a person sends, it can be stored on PostgreSQL and shown without running a script.
+    """
+    mention_in = mention_in.model_copy(update={
+        **{name: strip_nul(getattr(mention_in, name))
+           for name in ("external_id", "title", "text", "author", "raw", "contact", "channel")},
+        "url": web_url(mention_in.url)})
     if not mention_in.external_id.strip():
         raise InvalidInput("external_id 不能为空")
     if not (mention_in.text.strip() or mention_in.title.strip()):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, time_field
+from core.sanitize import WebUrl
 from core.timeutil import InputTime
 
 
@@ -217,7 +218,7 @@ PRESS_CHANNELS = {"press_conference", "briefing"}
 class ResponseCreate(SQLModel):
     channel: str = Field(max_length=30)
     kind: str = Field(default=ResponseKind.response.value, max_length=20)
-    url: str = Field(default="", max_length=2000)
+    url: WebUrl = Field(default="", max_length=2000)
     title: str = Field(default="", max_length=500)
     summary: str = Field(default="", max_length=4000)
     published_at: InputTime | None = None  # defaults to now

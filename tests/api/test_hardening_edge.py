@@ -126,7 +126,7 @@ def test_the_published_schema_describes_the_errors(client: TestClient) -> None:
             assert ref.endswith("/ValidationProblem"), (method, path)
             for param in op.get("parameters", []):
                 schema = param["schema"]
-                kinds = [schema] + schema.get("anyOf", [])
+                kinds = [schema, *schema.get("anyOf", [])]
                 for kind in kinds:
                     if kind.get("type") == "integer":
                         assert "maximum" in kind, (method, path, param["name"])
