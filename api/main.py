@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.middleware import RequestLimits, SecurityHeaders
 from api.routers import (
@@ -130,6 +133,29 @@ async def data_error(_: Request, exc: Exception) -> JSONResponse:
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the published schema lists for a concrete path."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allowed_methods", None)
+    if table is None:
+        table = [(re.compile("^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(template)) + "$"),
+                  {m.upper() for m in operations})
+                 for template, operations in app.openapi()["paths"].items()]
+        app.state.allowed_methods = table
+    matching = [(pattern, methods) for pattern, methods in table if pattern.match(path)]
+    # A literal path (/api/sources/import-opml) wins over a template that would also match it.
+    literal = [(p, m) for p, m in matching if "[^/]+" not in p.pattern]
+    return sorted({m for _, methods in (literal or matching) for m in methods})
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    # Starlette answers 405 from the first route matching the path, so its Allow header named only
+    # that route's methods (GET) although another route on the path takes POST or PATCH.
+    if not isinstance(exc, StarletteHTTPException) or exc.status_code != status.HTTP_405_METHOD_NOT_ALLOWED:
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+    return JSONResponse({"detail": "不支持该请求方法"}, status_code=exc.status_code,
+                        headers={"Allow": ", ".join(allowed_methods(request.app, request.url.path))})
+
+
 def create_app() -> FastAPI:
     """Build the app: API routers, error mapping, limits and headers, and the dashboard page."""
     app = FastAPI(title="政务舆情监测与回应系统", description=DESCRIPTION, version=app_version(),
@@ -139,6 +165,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, method_not_allowed)
     for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
                    reports, duty, notifications, ledger, intake):
         app.include_router(module.router)

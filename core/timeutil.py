@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy.engine import Dialect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,8 +48,18 @@ def checked_time(value: datetime) -> datetime:
     return value
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _no_timestamp(value: Any) -> Any:
+    # pydantic would read 0.5 or "0.5" as seconds since 1970: the schema says an ISO 8601 string.
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("时间须为 ISO 8601 格式，如 2026-03-01T08:30:00+08:00")
+    return value
+
+
 # The type of every datetime a request or an ingested item carries.
-InputTime = Annotated[datetime, AfterValidator(checked_time)]
+InputTime = Annotated[datetime, BeforeValidator(_no_timestamp), AfterValidator(checked_time)]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 
 from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.params import IdempotencyKey
+from api.persist import reload
 from core.config import get_settings
 from core.errors import TooLarge
 from core.intake import service as intake
@@ -18,16 +20,17 @@ router = APIRouter(prefix="/api/intake", tags=["热线与导入"])
 
 @router.post("/calls", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "同一来电（工单编号）已录入过，返回已有记录"}})
-def record_call(session: SessionDep, user: CurrentUser, call: intake.CallCreate, response: Response) -> Mention:
-    """记录一次热线来电或人工录入；来电人联系方式仅内部保存，不在任何接口中返回。"""
-    result = intake.record_call(session=session, call=call, recorded_by=user.username)
+def record_call(session: SessionDep, user: CurrentUser, call: intake.CallCreate, response: Response,
+                idempotency_key: IdempotencyKey = None) -> Mention:
+    """记录一次热线来电或人工录入（带 Idempotency-Key 重试不会重复录入）；来电人联系方式不在任何接口中返回。"""
+    result = intake.record_call(session=session, call=call, recorded_by=user.username,
+                                idempotency_key=idempotency_key, user_id=user.id)
     session.commit()  # the queue carries ids of committed rows only
     if result.created and result.mention.id is not None:
         enqueue_mentions([result.mention.id])
     else:
         response.status_code = status.HTTP_200_OK
-    session.refresh(result.mention)
-    return result.mention
+    return reload(session, result.mention)
 
 
 @router.post("/import")

@@ -19,7 +19,10 @@ audit_router = APIRouter(prefix="/api/audit", tags=["台账"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("")
+@router.get("", responses={200: {"description": "json：台账行；csv、xlsx：文件下载", "content": {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def get_ledger(session: SessionDep, user: CurrentUser, year: Annotated[int, Query(ge=2000, le=2100)],
                format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """舆情台账（按开单年份）：json、csv 或 xlsx；承办人只能导出本单位的工单。"""

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, Dispatcher, SessionDep
-from api.params import IdPath, IdQuery, OffsetQuery
+from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
+from api.persist import reload
 from api.schemas import ManualMentionIn
 from core.errors import NotFound
 from core.mentions import service as mentions
@@ -37,9 +38,14 @@ def get_mention(session: SessionDep, _: CurrentUser, mention_id: IdPath) -> Ment
 @router.post("", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "同一条信息已录入过，返回已有记录"}})
 def create_mention(session: SessionDep, user: CurrentUser, body: ManualMentionIn,
-                   response: Response) -> Mention:
-    """人工录入 / 热线电话：先入库，提交后再送入分析队列。"""
-    external_id = body.external_id or f"{body.channel}-{uuid.uuid4().hex}"
+                   response: Response, idempotency_key: IdempotencyKey = None) -> Mention:
+    """人工录入 / 热线电话：先入库，提交后再送入分析队列；带 Idempotency-Key 重试不会重复录入。"""
+    if body.external_id:
+        external_id = body.external_id
+    elif idempotency_key:
+        external_id = mentions.keyed_external_id(body.channel, user.id, idempotency_key)
+    else:
+        external_id = f"{body.channel}-{uuid.uuid4().hex}"
     mention_in = MentionCreate(
         channel=body.channel, external_id=external_id, url=body.url, title=body.title,
         text=body.text, author=body.author or user.full_name or user.username,
@@ -53,8 +59,7 @@ def create_mention(session: SessionDep, user: CurrentUser, body: ManualMentionIn
         enqueue_mentions([result.mention.id])
     else:
         response.status_code = status.HTTP_200_OK
-    session.refresh(result.mention)  # embedded mode has analyzed it by now
-    return result.mention
+    return reload(session, result.mention)  # embedded mode has analyzed it by now
 
 
 class LabelIn(BaseModel):

@@ -35,25 +35,25 @@ def create_source(session: SessionDep, _: Admin, source_in: SourceCreate) -> Sou
     return sources.create(session=session, source_in=source_in)
 
 
-@router.get("/{source_id}", response_model=SourcePublic)
+@router.get("/{source_id:int}", response_model=SourcePublic)
 def get_source(session: SessionDep, _: Dispatcher, source_id: IdPath) -> Source:
     """单个监测源（不含凭据）。"""
     return _get(session, source_id)
 
 
-@router.patch("/{source_id}", response_model=SourcePublic)
+@router.patch("/{source_id:int}", response_model=SourcePublic)
 def update_source(session: SessionDep, _: Admin, source_id: IdPath, source_in: SourceUpdate) -> Source:
     """修改地址、参数、关键词、采集周期、启停（仅管理员）。"""
     return sources.update(session=session, source=_get(session, source_id), source_in=source_in)
 
 
-@router.put("/{source_id}/credentials", response_model=SourcePublic)
+@router.put("/{source_id:int}/credentials", response_model=SourcePublic)
 def set_credentials(session: SessionDep, _: Admin, source_id: IdPath, credentials: SourceCredentials) -> Source:
     """设置 Cookie/令牌（仅管理员）。凭据只写不读：任何接口都不会返回它。"""
     return sources.set_credentials(session=session, source=_get(session, source_id), credentials=credentials)
 
 
-@router.delete("/{source_id}/credentials", response_model=SourcePublic)
+@router.delete("/{source_id:int}/credentials", response_model=SourcePublic)
 def clear_credentials(session: SessionDep, _: Admin, source_id: IdPath) -> Source:
     """清除凭据（仅管理员）。"""
     return sources.set_credentials(session=session, source=_get(session, source_id), credentials=None)

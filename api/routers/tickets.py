@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from api.access import check_assignment, check_units, ticket_for, visible_unit
 from api.deps import CurrentUser, Dispatcher, Leader, SessionDep
-from api.params import IdPath, IdQuery, OffsetQuery
+from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
 from core.bounds import DbId
 from core.errors import Forbidden
@@ -52,14 +52,14 @@ class ExtendIn(BaseModel):
 
 
 class ReviewIn(BaseModel):
-    confidentiality_ok: bool  # 保密审查 passed
+    confidentiality_ok: StrictBool  # 保密审查 passed
     note: str = Field(default="", max_length=2000)
 
 
 class SignOffIn(BaseModel):
     note: str = Field(default="", max_length=2000)
     # The leader attests the 保密审查 when nobody reviewed the draft before.
-    confidentiality_checked: bool = True
+    confidentiality_checked: StrictBool = True
 
 
 class Deadline(BaseModel):
@@ -126,7 +126,7 @@ def false_alarms(session: SessionDep, _: Dispatcher) -> list[dict[str, str]]:
     return tickets.false_alarm_samples(session=session)
 
 
-@router.get("/{ticket_id}", response_model=TicketDetailView)
+@router.get("/{ticket_id:int}", response_model=TicketDetailView)
 def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> TicketDetailView:
     """单张工单，含时限、处置时间线、计时暂停和回应记录。"""
     ticket = ticket_for(session=session, user=user, ticket_id=ticket_id)
@@ -141,14 +141,14 @@ def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> Tic
     })
 
 
-@router.get("/{ticket_id}/timeline", response_model=list[TicketTimelinePublic])
+@router.get("/{ticket_id:int}/timeline", response_model=list[TicketTimelinePublic])
 def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[Any]:
     """处置时间线（每次变更、提醒和督办）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return list(tickets.timeline(session=session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketView)
+@router.post("/{ticket_id:int}/assign", response_model=TicketView)
 def assign(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: TicketAssignIn) -> TicketView:
     """交办（或改派）给牵头单位和承办人，可同时指定协办单位。"""
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
@@ -159,7 +159,7 @@ def assign(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Ticke
     return view(session, ticket)
 
 
-@router.put("/{ticket_id}/units", response_model=TicketView)
+@router.put("/{ticket_id:int}/units", response_model=TicketView)
 def set_units(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: TicketUnitsIn) -> TicketView:
     """设置协办单位。"""
     check_units(session=session, unit_ids=body.assisting_unit_ids)
@@ -168,7 +168,7 @@ def set_units(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Ti
     return view(session, tickets.get(session=session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/transition", response_model=TicketView)
+@router.post("/{ticket_id:int}/transition", response_model=TicketView)
 def transition(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                body: TicketTransition) -> TicketView:
     """变更工单状态；不允许的流转返回 409。"""
@@ -180,21 +180,21 @@ def transition(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
     return view(session, ticket)
 
 
-@router.post("/{ticket_id}/dismiss", response_model=TicketView)
+@router.post("/{ticket_id:int}/dismiss", response_model=TicketView)
 def dismiss(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Reason) -> TicketView:
     """标记误报（须填写原因，原帖进入分类器训练样本）。"""
     return view(session, tickets.dismiss(session=session, ticket_id=ticket_id, actor_id=user.id,
                                          reason=body.reason))
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketView)
+@router.post("/{ticket_id:int}/reopen", response_model=TicketView)
 def reopen(session: SessionDep, user: Dispatcher, ticket_id: IdPath, body: Reason) -> TicketView:
     """重新打开已办结或误报的工单。"""
     return view(session, tickets.reopen(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         note=body.reason))
 
 
-@router.post("/{ticket_id}/pause", response_model=TicketView)
+@router.post("/{ticket_id:int}/pause", response_model=TicketView)
 def pause(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
     """暂停计时（如待上级部门答复），暂停时间不计入时限。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -202,7 +202,7 @@ def pause(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reaso
                                        reason=body.reason))
 
 
-@router.post("/{ticket_id}/resume", response_model=TicketView)
+@router.post("/{ticket_id:int}/resume", response_model=TicketView)
 def resume(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: NoteIn | None = None) -> TicketView:
     """恢复计时，各时限顺延暂停时长。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -210,14 +210,14 @@ def resume(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Note
                                         note=body.note if body else ""))
 
 
-@router.post("/{ticket_id}/extend", response_model=TicketView)
+@router.post("/{ticket_id:int}/extend", response_model=TicketView)
 def extend(session: SessionDep, user: Leader, ticket_id: IdPath, body: ExtendIn) -> TicketView:
     """延长办结时限（工作日，须领导批准）。"""
     return view(session, tickets.extend(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         working_days=body.working_days, reason=body.reason))
 
 
-@router.post("/{ticket_id}/review", response_model=TicketView)
+@router.post("/{ticket_id:int}/review", response_model=TicketView)
 def review(session: SessionDep, user: Leader, ticket_id: IdPath, body: ReviewIn) -> TicketView:
     """审核回应稿（含保密审查）；未通过则退回处置中。"""
     assert user.id is not None
@@ -225,7 +225,7 @@ def review(session: SessionDep, user: Leader, ticket_id: IdPath, body: ReviewIn)
                                         confidentiality_ok=body.confidentiality_ok, note=body.note))
 
 
-@router.post("/{ticket_id}/sign-off", response_model=TicketView)
+@router.post("/{ticket_id:int}/sign-off", response_model=TicketView)
 def sign_off(session: SessionDep, user: Leader, ticket_id: IdPath,
              body: SignOffIn | None = None) -> TicketView:
     """领导审核签发（I、II 级舆情回应前必须）。"""
@@ -235,24 +235,29 @@ def sign_off(session: SessionDep, user: Leader, ticket_id: IdPath,
                                           note=body.note, confidentiality_checked=body.confidentiality_checked))
 
 
-@router.get("/{ticket_id}/responses", response_model=list[ResponsePublic])
+@router.get("/{ticket_id:int}/responses", response_model=list[ResponsePublic])
 def list_responses(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[TicketResponse]:
     """工单的全部公开回应。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return tickets.responses(session=session, ticket_id=ticket_id)
 
 
-@router.post("/{ticket_id}/responses", response_model=ResponsePublic,
-             status_code=status.HTTP_201_CREATED)
+@router.post("/{ticket_id:int}/responses", response_model=ResponsePublic,
+             status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": ResponsePublic, "description": "同一 Idempotency-Key 已记录过，返回已有回应"}})
 def record_response(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
-                    body: ResponseCreate) -> TicketResponse:
-    """记录一次公开回应（回应或政策解读）；工单转为已回应。"""
+                    body: ResponseCreate, response: Response,
+                    idempotency_key: IdempotencyKey = None) -> TicketResponse:
+    """记录一次公开回应（回应或政策解读）；工单转为已回应。带 Idempotency-Key 重试不会重复记录。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    if idempotency_key and tickets.response_by_key(session=session, ticket_id=ticket_id,
+                                                   idempotency_key=idempotency_key):
+        response.status_code = status.HTTP_200_OK
     return tickets.record_response(session=session, ticket_id=ticket_id, response_in=body,
-                                   actor_id=user.id)
+                                   actor_id=user.id, idempotency_key=idempotency_key)
 
 
-@router.patch("/{ticket_id}/notes", response_model=TicketView)
+@router.patch("/{ticket_id:int}/notes", response_model=TicketView)
 def update_notes(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                  body: TicketNotes) -> TicketView:
     """填写线上情况 / 线下情况（协办单位也可填写）。"""

@@ -57,8 +57,9 @@ class CallCreate(BaseModel):
     call_id: str | None = Field(default=None, max_length=300)  # the hotline system's number
 
 
-def record_call(*, session: Session, call: CallCreate, recorded_by: str = "") -> mentions.IngestResult:
-    """Store a call as a mention; the same call_id twice is stored once."""
+def record_call(*, session: Session, call: CallCreate, recorded_by: str = "", idempotency_key: str | None = None,
+                user_id: int | None = None) -> mentions.IngestResult:
+    """Store a call as a mention; the same call_id (or the same client idempotency key) twice is stored once."""
     if not (call.title.strip() or call.text.strip()):
         raise InvalidInput("来电标题和内容不能都为空")
     text = call.text.strip()
@@ -67,7 +68,10 @@ def record_call(*, session: Session, call: CallCreate, recorded_by: str = "") ->
     received = call.received_at
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=SHANGHAI)  # the officer types Beijing time
-    external_id = call.call_id or f"{call.channel}-" + hashlib.sha1(
+    if not call.call_id and idempotency_key:
+        external_id = mentions.keyed_external_id(call.channel, user_id, idempotency_key)
+    else:
+        external_id = call.call_id or f"{call.channel}-" + hashlib.sha1(
         f"{call.title}\n{text}\n{received}\n{call.contact}".encode()).hexdigest()
     mention_in = MentionCreate(
         channel=call.channel, external_id=external_id, title=call.title.strip(), text=text,

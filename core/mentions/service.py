@@ -58,6 +58,12 @@ def url_fingerprint(url: str) -> str | None:
     return hashlib.sha1(canon.encode()).hexdigest() if canon else None
 
 
+def keyed_external_id(channel: str, user_id: int | None, idempotency_key: str) -> str:
+    """The external id of a manual entry sent with a client's idempotency key (scoped to the user)."""
+    digest = hashlib.sha256(f"{user_id}:{idempotency_key}".encode()).hexdigest()[:40]
+    return f"{channel}-key-{digest}"
+
+
 @dataclass(frozen=True)
 class IngestResult:
     mention: Mention

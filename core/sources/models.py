@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import StrictBool
 from sqlmodel import Field, SQLModel
 
 from core.bounds import MAX_MINUTES
@@ -21,7 +22,7 @@ class SourceBase(SQLModel):
 
 
 class SourceCreate(SourceBase):
-    pass
+    enabled: StrictBool = True  # 0 or "yes" is a mistake, not a boolean
 
 
 class Source(SourceBase, table=True):
@@ -57,7 +58,7 @@ class SourceUpdate(SQLModel):
     params: dict[str, Any] | None = None
     keywords: list[str] | None = None
     schedule_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     expected_gap_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
 
 

@@ -225,6 +225,9 @@ class ResponseCreate(SQLModel):
 
 
 class Response(SQLModel, table=True):
+    # A client's retry with the same Idempotency-Key finds the response it already stored.
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "idempotency_key", name="uq_response_ticket_idempotency"),)
+
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     channel: str = Field(max_length=30)
@@ -237,6 +240,7 @@ class Response(SQLModel, table=True):
     approved_at: datetime | None = time_field()
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
+    idempotency_key: str | None = Field(default=None, max_length=100)
 
 
 class ResponsePublic(SQLModel):
