@@ -108,5 +108,6 @@ def normalize_database_url(url: str) -> str:
 def get_settings() -> Settings:
     """Return the process-wide settings (cached; tests clear the cache)."""
     settings = Settings()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # Private: the SQLite database (callers' contacts) and logs live here.
+    settings.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return settings
