@@ -29,6 +29,7 @@ from core.timeutil import SHANGHAI, InputTime
 
 MAX_ROWS = 20000
 MAX_REJECTIONS_LISTED = 200
+MAX_REASON_CHARS = 200
 
 # Column names seen in 12345 / 留言板 exports, by what they hold (matched case-insensitively).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -98,7 +99,9 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "accepted": self.accepted, "duplicates": self.duplicates,
                 "rejected_count": len(self.rejected), "columns": self.columns,
-                "rejected": [{"row": r.row, "reason": r.reason} for r in self.rejected[:MAX_REJECTIONS_LISTED]]}
+                # A reason may quote a cell: quote a little of it, not a 20,000-character text.
+                "rejected": [{"row": r.row, "reason": r.reason[:MAX_REASON_CHARS]}
+                             for r in self.rejected[:MAX_REJECTIONS_LISTED]]}
 
 
 # csv's default cell limit (131,072 characters) raised an uncaught _csv.Error; cells are
