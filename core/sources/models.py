@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from core.bounds import MAX_MINUTES
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+from core.sanitize import WebUrl
 
 
 class SourceBase(SQLModel):
@@ -22,6 +23,7 @@ class SourceBase(SQLModel):
 
 
 class SourceCreate(SourceBase):
+    url: WebUrl = Field(max_length=1000)  # http(s) only: the crawler fetches it, the page links it
     enabled: StrictBool = True  # 0 or "yes" is a mistake, not a boolean
 
 
@@ -53,7 +55,7 @@ class Source(SourceBase, table=True):
 class SourceUpdate(SQLModel):
     """Fields an admin may change; omitted fields stay as they are."""
 
-    url: str | None = Field(default=None, max_length=1000)
+    url: WebUrl | None = Field(default=None, max_length=1000)
     channel: str | None = Field(default=None, max_length=20)
     params: dict[str, Any] | None = None
     keywords: list[str] | None = None

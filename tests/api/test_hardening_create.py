@@ -121,3 +121,18 @@ def test_only_web_links_are_kept(client: TestClient, session: Session, duty: dic
     assert ok.url == "https://news.example.org/a"
     assert session.exec(select(func.count()).select_from(Mention).where(
         col(Mention.url).like("%script%"))).one() == 0
+
+
+def test_sources_take_web_addresses_only(client: TestClient, make_user: Callable[..., User], auth: Auth) -> None:
+    admin = auth(make_user("create-admin", "admin"))
+    res = client.post("/api/sources", json={"name": "坏源", "url": "javascript:alert(1)"}, headers=admin)
+    assert res.status_code == 422, res.text
+    good = client.post("/api/sources", json={"name": "好源", "url": "https://zqjd.example.org/rss"}, headers=admin)
+    assert good.status_code == 201, good.text
+    res = client.patch(f"/api/sources/{good.json()['id']}", json={"url": "data:text/html,x"}, headers=admin)
+    assert res.status_code == 422, res.text
+    opml = ('<opml><body><outline title="坏" xmlUrl="javascript:alert(1)"/>'
+            '<outline title="公众号" xmlUrl="https://rss.example.org/wx/1"/></body></opml>').encode()
+    res = client.post("/api/sources/import-opml", files={"file": ("feeds.opml", opml)}, headers=admin)
+    assert res.status_code == 200, res.text
+    assert res.json()["created"] == ["公众号"] and res.json()["rejected"][0].startswith("坏：")
