@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core.bounds import DbId
 from core.events.models import EventPublic
 from core.mentions.models import MentionPublic
+from core.sanitize import WebUrl
 from core.tickets.models import ResponsePublic, TicketPublic, TicketTimelinePublic
+from core.timeutil import InputTime
 
 
 class Token(BaseModel):
@@ -32,8 +34,8 @@ class ManualMentionIn(BaseModel):
     title: str = Field(default="", max_length=500)
     text: str = Field(default="", max_length=20000)
     author: str = Field(default="", max_length=200)
-    url: str = Field(default="", max_length=2000)
-    published_at: datetime | None = None
+    url: WebUrl = Field(default="", max_length=2000)
+    published_at: InputTime | None = None
     # The hotline system's call number, if any; resending it does not store it twice.
     external_id: str | None = Field(default=None, max_length=300)
 
@@ -43,15 +45,15 @@ class EventDetail(EventPublic):
 
 
 class TicketOpen(BaseModel):
-    event_id: int
-    unit_id: int | None = None
-    handler_id: int | None = None
+    event_id: DbId
+    unit_id: DbId | None = None
+    handler_id: DbId | None = None
     note: str = Field(default="", max_length=2000)
 
 
 class TicketAssign(BaseModel):
-    unit_id: int
-    handler_id: int | None = None
+    unit_id: DbId
+    handler_id: DbId | None = None
     note: str = Field(default="", max_length=2000)
 
 
@@ -76,3 +78,26 @@ class TicketDetail(TicketPublic):
 
 class AlertDismiss(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class Problem(BaseModel):
+    """Every error answer: one line for people (in Chinese)."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    """One refused field: where, why, and (short scalar values only) what was sent."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, str] | None = None
+
+
+class ValidationProblem(Problem):
+    """422: `detail` for people; `errors` for programs when a field failed validation
+    (absent when the domain refused the request as a whole)."""
+
+    errors: list[FieldError] = Field(default_factory=list)

@@ -60,10 +60,15 @@ def _cmd_beat(args: argparse.Namespace) -> int:
 
 
 def _cmd_crawl(args: argparse.Namespace) -> int:
-    from crawlers.run import run_crawl
+    from crawlers.run import failed_sources, run_crawl
 
     summary = run_crawl(args.source or None)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    failed = failed_sources(summary)
+    if failed:
+        # Cron and supervisors see a failed crawl only through the exit code.
+        print(f"{len(failed)} 个监测源抓取失败：{'、'.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

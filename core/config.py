@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     cluster_story_jaccard: float = 0.2
     auto_ticket_grades: list[str] = Field(default_factory=lambda: ["I", "II"])
 
+    # Request limits: a JSON (or form) body over max_body_bytes answers 413, so does an upload
+    # (CSV/Excel import, OPML) over max_upload_bytes.
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 20 * 1024 * 1024
+    # An .xlsx is a zip: refuse one that unpacks to more than this, or more than this many times
+    # its packed size (a 0.1 MB file held 1 M rows), before parsing it.
+    import_max_unpacked_bytes: int = 200 * 1024 * 1024
+    import_max_zip_ratio: int = 100
+
     # Operations.
     sweep_stale_minutes: int = 5
     crawl_user_agent: str = "yuqing/0.1 (+public-opinion monitor)"
@@ -105,5 +114,6 @@ def normalize_database_url(url: str) -> str:
 def get_settings() -> Settings:
     """Return the process-wide settings (cached; tests clear the cache)."""
     settings = Settings()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # Private: the SQLite database (callers' contacts) and logs live here.
+    settings.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return settings

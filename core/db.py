@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> sa.Engine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        private_sqlite_file(url)
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 
@@ -38,6 +41,28 @@ def make_engine(url: str, *, foreign_keys: bool = True) -> sa.Engine:
             cur.close()
 
     return engine
+
+
+def private_sqlite_file(url: str) -> None:
+    """Make the database file (and its -wal/-shm, which SQLite creates with the file's mode) 0600.
+
+    The file holds callers' phone numbers and addresses. The directory yuqing keeps it in
+    (settings.var_dir) is made 0700; a directory given elsewhere is left as its owner set it.
+    """
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).resolve()
+    var_dir = get_settings().var_dir.resolve()
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if path.parent == var_dir:
+        path.parent.chmod(0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            file.chmod(0o600)
 
 
 @lru_cache

@@ -19,3 +19,7 @@ class Forbidden(DomainError):
 
 class InvalidInput(DomainError):
     pass
+
+
+class TooLarge(DomainError):
+    """The input is bigger than this system takes at once (a file, a body, a row count)."""

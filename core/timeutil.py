@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy.engine import Dialect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -25,6 +27,39 @@ def ensure_utc(value: datetime) -> datetime:
 
 def to_local(value: datetime) -> datetime:
     return ensure_utc(value).astimezone(SHANGHAI)
+
+
+# Times people and feeds give us: years outside this are typos or attacks, and near year 1 or
+# 9999 the conversion to UTC (or adding a deadline) overflows datetime.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def checked_time(value: datetime) -> datetime:
+    """The value itself if it lies within MIN_YEAR..MAX_YEAR in UTC, else ValueError (a 422 at the edge).
+
+    A naive value is returned naive: the caller decides its zone (a hotline officer types Beijing time).
+    """
+    try:
+        utc = ensure_utc(value)
+    except OverflowError:
+        raise ValueError(f"时间超出范围（{MIN_YEAR}–{MAX_YEAR} 年）") from None
+    if not MIN_YEAR <= utc.year <= MAX_YEAR:
+        raise ValueError(f"时间超出范围（{MIN_YEAR}–{MAX_YEAR} 年）")
+    return value
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _no_timestamp(value: Any) -> Any:
+    # pydantic would read 0.5 or "0.5" as seconds since 1970: the schema says an ISO 8601 string.
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("时间须为 ISO 8601 格式，如 2026-03-01T08:30:00+08:00")
+    return value
+
+
+# The type of every datetime a request or an ingested item carries.
+InputTime = Annotated[datetime, BeforeValidator(_no_timestamp), AfterValidator(checked_time)]
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

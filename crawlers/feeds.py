@@ -25,6 +25,7 @@ import lxml.html
 from charset_normalizer import from_bytes
 from feedparser.datetimes import _parse_date as feedparser_parse_date
 
+from core.sanitize import web_url
 from core.timeutil import SHANGHAI
 
 # Column sizes of MentionBase; longer values would make the whole item invalid.
@@ -260,7 +261,7 @@ def _external_id(entry: Mapping[str, Any], url: str, title: str, published: str)
 
 def _entry(entry: Mapping[str, Any], base_url: str, default_author: str) -> FeedEntry:
     link = str(entry.get("link") or "").strip()
-    url = urljoin(base_url, link) if link else ""
+    url = web_url(urljoin(base_url, link)) if link else ""  # javascript:, data: ... are dropped
     title = _detail_text(entry, "title")
     text = _entry_text(entry, title)
     date_raw = ""

@@ -24,6 +24,7 @@ from scrapy.settings import Settings
 
 from core.db import session_scope
 from core.sources import service as source_service
+from crawlers.report import ERROR, PENDING
 from crawlers.spiders.base import SourceSpider
 from crawlers.spiders.board import BoardSpider
 from crawlers.spiders.feed import FeedSpider
@@ -124,6 +125,12 @@ def run_crawl(source_names: list[str] | None = None, *,
             "elapsed_seconds": round(time.monotonic() - started, 3)}
 
 
+def failed_sources(summary: Mapping[str, Any]) -> list[str]:
+    """Names of the sources this crawl did not fetch: an error, or no answer before the crawl ended."""
+    return [name for name, entry in summary.get("sources", {}).items()
+            if entry.get("status") in (ERROR, PENDING)]
+
+
 def _setting_arg(key: str, value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
     return f"{key}={text}"
@@ -201,11 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     summary = run_crawl(args.sources, settings=overrides)
     if args.json:
-        # Scrapy logs to stderr, so stdout carries only this line.
+        # Scrapy logs to stderr, so stdout carries only this line; failed sources are in it, and the
+        # exit code stays 0 (run_crawl_subprocess reads a non-zero code as the process dying).
         print(json.dumps(summary, ensure_ascii=False, default=str), flush=True)
-    else:
-        _print_table(summary)
-    return 0
+        return 0
+    _print_table(summary)
+    return 1 if failed_sources(summary) else 0
 
 
 if __name__ == "__main__":

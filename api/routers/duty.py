@@ -7,6 +7,8 @@ from fastapi import APIRouter, Body, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, CurrentUser, Dispatcher, SessionDep
+from api.params import IdPath
+from core.bounds import DbId
 from core.duty import service as duty
 from core.duty.models import (
     DutyShift,
@@ -19,7 +21,7 @@ from core.duty.models import (
     StaffPostPublic,
 )
 from core.errors import InvalidInput
-from core.timeutil import utcnow
+from core.timeutil import InputTime, utcnow
 
 router = APIRouter(prefix="/api/duty", tags=["值班"])
 
@@ -32,7 +34,7 @@ class RosterImport(BaseModel):
 
 
 class HandoverIn(BaseModel):
-    to_user_id: int | None = None
+    to_user_id: DbId | None = None
     note: str = Field(default="", max_length=4000)
 
 
@@ -42,8 +44,8 @@ class OnDuty(BaseModel):
 
 
 @router.get("/shifts", response_model=list[DutyShiftPublic])
-def list_shifts(session: SessionDep, _: CurrentUser, start: datetime | None = None,
-                end: datetime | None = None, include_cancelled: bool = False) -> list[DutyShift]:
+def list_shifts(session: SessionDep, _: CurrentUser, start: InputTime | None = None,
+                end: InputTime | None = None, include_cancelled: bool = False) -> list[DutyShift]:
     """排班（默认今后 31 天）。"""
     start = start or utcnow()
     return duty.get_shifts(session=session, start=start, end=end or start + timedelta(days=31),
@@ -57,7 +59,7 @@ def create_shift(session: SessionDep, user: Admin, body: DutyShiftCreate) -> Dut
 
 
 @router.post("/shifts/{shift_id}/cancel", response_model=DutyShiftPublic)
-def cancel_shift(session: SessionDep, user: Admin, shift_id: int,
+def cancel_shift(session: SessionDep, user: Admin, shift_id: IdPath,
                  note: Annotated[str, Body(embed=True)] = "") -> DutyShift:
     """取消班次（保留记录）。"""
     return duty.cancel_shift(session=session, shift_id=shift_id, actor_id=user.id, note=note)
@@ -77,7 +79,7 @@ def import_month(session: SessionDep, user: Admin, body: RosterImport) -> list[D
 
 @router.get("/now", response_model=OnDuty)
 def on_duty_now(session: SessionDep, _: CurrentUser,
-                at: Annotated[datetime | None, Query()] = None) -> OnDuty:
+                at: Annotated[InputTime | None, Query()] = None) -> OnDuty:
     """当前在岗的值班员和带班领导。"""
     moment = at or utcnow()
     return OnDuty(at=moment, shifts=[DutyShiftPublic.model_validate(s)
@@ -110,6 +112,6 @@ def create_post(session: SessionDep, user: Admin, body: StaffPostCreate) -> Staf
 
 
 @router.post("/posts/{post_id}/end", response_model=StaffPostPublic)
-def end_post(session: SessionDep, user: Admin, post_id: int) -> StaffPost:
+def end_post(session: SessionDep, user: Admin, post_id: IdPath) -> StaffPost:
     """结束任职（保留记录）。"""
     return duty.end_post(session=session, post_id=post_id, actor_id=user.id)

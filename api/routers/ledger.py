@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from api.access import Visible
 from api.deps import Dispatcher, SessionDep
+from api.params import IdQuery
 from core.audit import service as audit
 from core.audit.models import AuditLogPublic
 from core.ledger import service as ledger
@@ -18,7 +19,10 @@ audit_router = APIRouter(prefix="/api/audit", tags=["台账"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("")
+@router.get("", responses={200: {"description": "json：台账行；csv、xlsx：文件下载", "content": {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "text/csv": {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def get_ledger(session: SessionDep, scope: Visible, year: Annotated[int, Query(ge=2000, le=2100)],
                format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """舆情台账（按开单年份）：json、csv 或 xlsx；承办人只能导出本单位的工单。"""
@@ -35,7 +39,7 @@ def get_ledger(session: SessionDep, scope: Visible, year: Annotated[int, Query(g
 
 
 @audit_router.get("", response_model=list[AuditLogPublic])
-def get_audit(session: SessionDep, _: Dispatcher, entity: str | None = None, entity_id: int | None = None,
+def get_audit(session: SessionDep, _: Dispatcher, entity: str | None = None, entity_id: IdQuery = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Any]:
     """变更记录（预警、排班、回应、通知渠道等），最早在前。"""
     return list(audit.get_all(session=session, entity=entity, entity_id=entity_id, limit=limit))

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 from api.access import Visible, mention_for
 from api.deps import Dispatcher, SessionDep
+from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
+from api.persist import reload
 from api.schemas import ManualMentionIn
 from core.mentions import service as mentions
 from core.mentions.models import Mention, MentionCreate, MentionPublic
@@ -17,15 +19,15 @@ router = APIRouter(prefix="/api/mentions", tags=["信息"])
 
 
 @router.get("", response_model=list[MentionPublic])
-def list_mentions(session: SessionDep, scope: Visible, event_id: int | None = None,
+def list_mentions(session: SessionDep, scope: Visible, event_id: IdQuery = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[Mention]:
+                  offset: OffsetQuery = 0) -> list[Mention]:
     """信息列表（最新在前），可按舆情事件筛选；承办人只看到本单位工单的信息。"""
     return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset, scope=scope)
 
 
 @router.get("/{mention_id}", response_model=MentionPublic)
-def get_mention(session: SessionDep, scope: Visible, mention_id: int) -> Mention:
+def get_mention(session: SessionDep, scope: Visible, mention_id: IdPath) -> Mention:
     """单条信息。"""
     return mention_for(session=session, scope=scope, mention_id=mention_id)
 
@@ -33,9 +35,14 @@ def get_mention(session: SessionDep, scope: Visible, mention_id: int) -> Mention
 @router.post("", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "同一条信息已录入过，返回已有记录"}})
 def create_mention(session: SessionDep, user: Dispatcher, body: ManualMentionIn,
-                   response: Response) -> Mention:
-    """人工录入 / 热线电话（值班人员、领导）：先入库，提交后再送入分析队列。"""
-    external_id = body.external_id or f"{body.channel}-{uuid.uuid4().hex}"
+                   response: Response, idempotency_key: IdempotencyKey = None) -> Mention:
+    """人工录入 / 热线电话（值班人员、领导）：先入库，提交后再送入分析队列；带 Idempotency-Key 重试不会重复录入。"""
+    if body.external_id:
+        external_id = body.external_id
+    elif idempotency_key:
+        external_id = mentions.keyed_external_id(body.channel, user.id, idempotency_key)
+    else:
+        external_id = f"{body.channel}-{uuid.uuid4().hex}"
     mention_in = MentionCreate(
         channel=body.channel, external_id=external_id, url=body.url, title=body.title,
         text=body.text, author=body.author or user.full_name or user.username,
@@ -49,8 +56,7 @@ def create_mention(session: SessionDep, user: Dispatcher, body: ManualMentionIn,
         enqueue_mentions([result.mention.id])
     else:
         response.status_code = status.HTTP_200_OK
-    session.refresh(result.mention)  # embedded mode has analyzed it by now
-    return result.mention
+    return reload(session, result.mention)  # embedded mode has analyzed it by now
 
 
 class LabelIn(BaseModel):
@@ -58,6 +64,6 @@ class LabelIn(BaseModel):
 
 
 @router.post("/{mention_id}/label", response_model=MentionPublic)
-def label_mention(session: SessionDep, user: Dispatcher, mention_id: int, body: LabelIn) -> Mention:
+def label_mention(session: SessionDep, user: Dispatcher, mention_id: IdPath, body: LabelIn) -> Mention:
     """改正话题分类（值班人员、领导）：记入训练数据，下次训练模型时使用。"""
     return mentions.relabel(session=session, mention_id=mention_id, topic=body.topic, actor_id=user.id)

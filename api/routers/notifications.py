@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.deps import Admin, Dispatcher, SessionDep
+from api.params import IdPath, IdQuery
 from core.notify import service as notify
 from core.notify.models import (
     Notification,
@@ -38,7 +39,7 @@ def create_channel(session: SessionDep, user: Admin, body: NotificationChannelCr
 
 
 @router.patch("/channels/{channel_id}", response_model=NotificationChannelPublic)
-def update_channel(session: SessionDep, user: Admin, channel_id: int,
+def update_channel(session: SessionDep, user: Admin, channel_id: IdPath,
                    body: NotificationChannelUpdate) -> NotificationChannelPublic:
     """修改通知渠道或停用（不删除）。"""
     return public(notify.update_channel(session=session, channel_id=channel_id, channel_in=body,
@@ -47,7 +48,7 @@ def update_channel(session: SessionDep, user: Admin, channel_id: int,
 
 @router.get("", response_model=list[NotificationPublic])
 def list_notifications(session: SessionDep, _: Dispatcher, status: str | None = None,
-                       channel_id: int | None = None,
+                       channel_id: IdQuery = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Notification]:
     """通知发送记录（最新在前）。"""
     return notify.get_all(session=session, status=status, channel_id=channel_id, limit=limit)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["统计报表"])
 
 @router.get("/api/reports/annual")
 def annual(session: SessionDep, _: Dispatcher,
-           year: Annotated[int | None, Query(description="年份，默认今年")] = None
+           year: Annotated[int | None, Query(ge=2000, le=2100, description="年份，默认今年")] = None
            ) -> dict[str, Any]:
     """年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。"""
     year = year if year is not None else to_local(utcnow()).year

@@ -4,11 +4,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from api.access import Visible, check_assignment, check_units, ticket_for
 from api.deps import CurrentUser, Dispatcher, SessionDep
+from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
+from core.bounds import DbId
 from core.tickets import rules
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
@@ -25,14 +27,14 @@ router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
 
 class TicketAssignIn(BaseModel):
-    unit_id: int  # 牵头单位 (lead)
-    handler_id: int | None = None
-    assisting_unit_ids: list[int] | None = None  # 协办单位; omitted: unchanged
+    unit_id: DbId  # 牵头单位 (lead)
+    handler_id: DbId | None = None
+    assisting_unit_ids: list[DbId] | None = Field(default=None, max_length=100)  # 协办单位; omitted: unchanged
     note: str = Field(default="", max_length=2000)
 
 
 class TicketUnitsIn(BaseModel):
-    assisting_unit_ids: list[int]
+    assisting_unit_ids: list[DbId] = Field(max_length=100)
 
 
 class Reason(BaseModel):
@@ -49,14 +51,14 @@ class ExtendIn(BaseModel):
 
 
 class ReviewIn(BaseModel):
-    confidentiality_ok: bool  # 保密审查 passed
+    confidentiality_ok: StrictBool  # 保密审查 passed
     note: str = Field(default="", max_length=2000)
 
 
 class SignOffIn(BaseModel):
     note: str = Field(default="", max_length=2000)
     # The leader attests the 保密审查 when nobody reviewed the draft before.
-    confidentiality_checked: bool = True
+    confidentiality_checked: StrictBool = True
 
 
 class Deadline(BaseModel):
@@ -91,8 +93,8 @@ def view(session: SessionDep, ticket: Ticket) -> TicketView:
 
 @router.get("", response_model=list[TicketView])
 def list_tickets(session: SessionDep, scope: Visible, state: str | None = None,
-                 unit_id: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[TicketView]:
+                 unit_id: IdQuery = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                 offset: OffsetQuery = 0) -> list[TicketView]:
     """工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。"""
     found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset,
                             scope=scope)
@@ -120,8 +122,8 @@ def false_alarms(session: SessionDep, _: Dispatcher) -> list[dict[str, str]]:
     return tickets.false_alarm_samples(session=session)
 
 
-@router.get("/{ticket_id}", response_model=TicketDetailView)
-def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> TicketDetailView:
+@router.get("/{ticket_id:int}", response_model=TicketDetailView)
+def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> TicketDetailView:
     """单张工单，含时限、处置时间线、计时暂停和回应记录。"""
     ticket = ticket_for(session=session, user=user, ticket_id=ticket_id)
     return TicketDetailView.model_validate({
@@ -135,15 +137,15 @@ def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: int) -> Ticket
     })
 
 
-@router.get("/{ticket_id}/timeline", response_model=list[TicketTimelinePublic])
-def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[Any]:
+@router.get("/{ticket_id:int}/timeline", response_model=list[TicketTimelinePublic])
+def get_timeline(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[Any]:
     """处置时间线（每次变更、提醒和督办）。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return list(tickets.timeline(session=session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/assign", response_model=TicketView)
-def assign(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketAssignIn) -> TicketView:
+@router.post("/{ticket_id:int}/assign", response_model=TicketView)
+def assign(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: TicketAssignIn) -> TicketView:
     """交办（或改派）给牵头单位和承办人，可同时指定协办单位。"""
     rules.require(user.role, "assign")
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
@@ -154,8 +156,8 @@ def assign(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketA
     return view(session, ticket)
 
 
-@router.put("/{ticket_id}/units", response_model=TicketView)
-def set_units(session: SessionDep, user: CurrentUser, ticket_id: int, body: TicketUnitsIn) -> TicketView:
+@router.put("/{ticket_id:int}/units", response_model=TicketView)
+def set_units(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: TicketUnitsIn) -> TicketView:
     """设置协办单位。"""
     rules.require(user.role, "units")
     check_units(session=session, unit_ids=body.assisting_unit_ids)
@@ -164,8 +166,8 @@ def set_units(session: SessionDep, user: CurrentUser, ticket_id: int, body: Tick
     return view(session, tickets.get(session=session, ticket_id=ticket_id))
 
 
-@router.post("/{ticket_id}/transition", response_model=TicketView)
-def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
+@router.post("/{ticket_id:int}/transition", response_model=TicketView)
+def transition(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                body: TicketTransition) -> TicketView:
     """变更工单状态；不允许的流转返回 409，无权的流转（如承办人重新打开已办结工单）返回 403。"""
     current = ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -175,24 +177,24 @@ def transition(session: SessionDep, user: CurrentUser, ticket_id: int,
     return view(session, ticket)
 
 
-@router.post("/{ticket_id}/dismiss", response_model=TicketView)
-def dismiss(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
+@router.post("/{ticket_id:int}/dismiss", response_model=TicketView)
+def dismiss(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
     """标记误报（须填写原因，原帖进入分类器训练样本）。"""
     rules.require(user.role, "dismiss")
     return view(session, tickets.dismiss(session=session, ticket_id=ticket_id, actor_id=user.id,
                                          reason=body.reason))
 
 
-@router.post("/{ticket_id}/reopen", response_model=TicketView)
-def reopen(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
+@router.post("/{ticket_id:int}/reopen", response_model=TicketView)
+def reopen(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
     """重新打开已办结或误报的工单。"""
     rules.require(user.role, "reopen")
     return view(session, tickets.reopen(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         note=body.reason))
 
 
-@router.post("/{ticket_id}/pause", response_model=TicketView)
-def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) -> TicketView:
+@router.post("/{ticket_id:int}/pause", response_model=TicketView)
+def pause(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
     """暂停计时（如待上级部门答复），暂停时间不计入时限。"""
     rules.require(user.role, "pause")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -200,8 +202,8 @@ def pause(session: SessionDep, user: CurrentUser, ticket_id: int, body: Reason) 
                                        reason=body.reason))
 
 
-@router.post("/{ticket_id}/resume", response_model=TicketView)
-def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn | None = None) -> TicketView:
+@router.post("/{ticket_id:int}/resume", response_model=TicketView)
+def resume(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: NoteIn | None = None) -> TicketView:
     """恢复计时，各时限顺延暂停时长。"""
     rules.require(user.role, "pause")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
@@ -209,16 +211,16 @@ def resume(session: SessionDep, user: CurrentUser, ticket_id: int, body: NoteIn 
                                         note=body.note if body else ""))
 
 
-@router.post("/{ticket_id}/extend", response_model=TicketView)
-def extend(session: SessionDep, user: CurrentUser, ticket_id: int, body: ExtendIn) -> TicketView:
+@router.post("/{ticket_id:int}/extend", response_model=TicketView)
+def extend(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: ExtendIn) -> TicketView:
     """延长办结时限（工作日，须领导批准）。"""
     rules.require(user.role, "extend")
     return view(session, tickets.extend(session=session, ticket_id=ticket_id, actor_id=user.id,
                                         working_days=body.working_days, reason=body.reason))
 
 
-@router.post("/{ticket_id}/review", response_model=TicketView)
-def review(session: SessionDep, user: CurrentUser, ticket_id: int, body: ReviewIn) -> TicketView:
+@router.post("/{ticket_id:int}/review", response_model=TicketView)
+def review(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: ReviewIn) -> TicketView:
     """审核回应稿（含保密审查）；未通过则退回处置中。"""
     rules.require(user.role, "review")
     assert user.id is not None
@@ -226,8 +228,8 @@ def review(session: SessionDep, user: CurrentUser, ticket_id: int, body: ReviewI
                                         confidentiality_ok=body.confidentiality_ok, note=body.note))
 
 
-@router.post("/{ticket_id}/sign-off", response_model=TicketView)
-def sign_off(session: SessionDep, user: CurrentUser, ticket_id: int,
+@router.post("/{ticket_id:int}/sign-off", response_model=TicketView)
+def sign_off(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
              body: SignOffIn | None = None) -> TicketView:
     """领导审核签发（I、II 级舆情回应前必须）。"""
     rules.require(user.role, "sign_off")
@@ -237,26 +239,31 @@ def sign_off(session: SessionDep, user: CurrentUser, ticket_id: int,
                                           note=body.note, confidentiality_checked=body.confidentiality_checked))
 
 
-@router.get("/{ticket_id}/responses", response_model=list[ResponsePublic])
-def list_responses(session: SessionDep, user: CurrentUser, ticket_id: int) -> list[TicketResponse]:
+@router.get("/{ticket_id:int}/responses", response_model=list[ResponsePublic])
+def list_responses(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> list[TicketResponse]:
     """工单的全部公开回应。"""
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return tickets.responses(session=session, ticket_id=ticket_id)
 
 
-@router.post("/{ticket_id}/responses", response_model=ResponsePublic,
-             status_code=status.HTTP_201_CREATED)
-def record_response(session: SessionDep, user: CurrentUser, ticket_id: int,
-                    body: ResponseCreate) -> TicketResponse:
-    """记录一次公开回应（回应或政策解读）；工单转为已回应。"""
+@router.post("/{ticket_id:int}/responses", response_model=ResponsePublic,
+             status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": ResponsePublic, "description": "同一 Idempotency-Key 已记录过，返回已有回应"}})
+def record_response(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
+                    body: ResponseCreate, response: Response,
+                    idempotency_key: IdempotencyKey = None) -> TicketResponse:
+    """记录一次公开回应（回应或政策解读）；工单转为已回应。带 Idempotency-Key 重试不会重复记录。"""
     rules.require(user.role, "respond")
     ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    if idempotency_key and tickets.response_by_key(session=session, ticket_id=ticket_id,
+                                                   idempotency_key=idempotency_key):
+        response.status_code = status.HTTP_200_OK
     return tickets.record_response(session=session, ticket_id=ticket_id, response_in=body,
-                                   actor_id=user.id)
+                                   actor_id=user.id, idempotency_key=idempotency_key)
 
 
-@router.patch("/{ticket_id}/notes", response_model=TicketView)
-def update_notes(session: SessionDep, user: CurrentUser, ticket_id: int,
+@router.patch("/{ticket_id:int}/notes", response_model=TicketView)
+def update_notes(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
                  body: TicketNotes) -> TicketView:
     """填写线上情况 / 线下情况（协办单位也可填写）。"""
     rules.require(user.role, "notes")

@@ -6,7 +6,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from core.bounds import INT4_MAX
 from core.models_base import created_at_field, json_list_field, time_field
+from core.timeutil import InputTime
 
 
 class ShiftRole(StrEnum):
@@ -18,7 +20,7 @@ SHIFT_ROLE_LABELS = {"officer": "值班员", "leader": "带班领导"}
 
 
 class DutyShiftBase(SQLModel):
-    user_id: int = Field(foreign_key="app_user.id", index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ge=1, le=INT4_MAX)
     starts_at: datetime = time_field(index=True, nullable=False)
     ends_at: datetime = time_field(index=True, nullable=False)
     role: str = Field(default=ShiftRole.officer.value, max_length=20)
@@ -26,7 +28,10 @@ class DutyShiftBase(SQLModel):
 
 
 class DutyShiftCreate(DutyShiftBase):
-    pass
+    # Required here (the table's columns are filled by the service): a shift without times
+    # was an AttributeError deep in the service.
+    starts_at: InputTime
+    ends_at: InputTime
 
 
 class DutyShift(DutyShiftBase, table=True):
@@ -82,9 +87,9 @@ POST_LABELS = {"unit_head": "单位负责人", "deputy_leader": "分管领导", 
 
 
 class StaffPostBase(SQLModel):
-    user_id: int = Field(foreign_key="app_user.id", index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ge=1, le=INT4_MAX)
     post: str = Field(max_length=20)
-    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # the unit a head runs
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", ge=1, le=INT4_MAX)  # the unit a head runs
     topics: str = Field(default="", max_length=200)  # topics a 分管领导 oversees; empty: all
     mobile: str = Field(default="", max_length=30)  # for @-mentions in group robots
     email: str = Field(default="", max_length=200)

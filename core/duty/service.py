@@ -129,7 +129,11 @@ def parse_roster_csv(text: str) -> list[ShiftImportRow]:
     """Rows of a roster CSV: 日期,用户,角色(值班员/带班领导)[,开始时间,时长(小时),备注]."""
     rows: list[ShiftImportRow] = []
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    for n, cells in enumerate(reader, start=1):
+    try:
+        lines = list(reader)
+    except csv.Error as exc:  # e.g. a cell past csv's field limit, or a NUL
+        raise InvalidInput(f"第{reader.line_num}行格式有误: {exc}") from None
+    for n, cells in enumerate(lines, start=1):
         cells = [c.strip() for c in cells]
         if not any(cells) or cells[0] in {"日期", "date"}:
             continue

@@ -12,6 +12,8 @@ import hashlib
 import io
 import json
 import re
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,13 +21,15 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
-from core.errors import InvalidInput
+from core.config import get_settings
+from core.errors import InvalidInput, TooLarge
 from core.mentions import service as mentions
 from core.mentions.models import MentionCreate
-from core.timeutil import SHANGHAI
+from core.timeutil import SHANGHAI, InputTime
 
 MAX_ROWS = 20000
 MAX_REJECTIONS_LISTED = 200
+MAX_REASON_CHARS = 200
 
 # Column names seen in 12345 / 留言板 exports, by what they hold (matched case-insensitively).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -50,12 +54,13 @@ class CallCreate(BaseModel):
     caller: str = Field(default="", max_length=200)  # name as given; may be empty (匿名)
     contact: str = Field(default="", max_length=200)  # private: phone or address
     address: str = Field(default="", max_length=300)  # where the problem is (not private)
-    received_at: datetime | None = None
+    received_at: InputTime | None = None
     call_id: str | None = Field(default=None, max_length=300)  # the hotline system's number
 
 
-def record_call(*, session: Session, call: CallCreate, recorded_by: str = "") -> mentions.IngestResult:
-    """Store a call as a mention; the same call_id twice is stored once."""
+def record_call(*, session: Session, call: CallCreate, recorded_by: str = "", idempotency_key: str | None = None,
+                user_id: int | None = None) -> mentions.IngestResult:
+    """Store a call as a mention; the same call_id (or the same client idempotency key) twice is stored once."""
     if not (call.title.strip() or call.text.strip()):
         raise InvalidInput("来电标题和内容不能都为空")
     text = call.text.strip()
@@ -64,7 +69,10 @@ def record_call(*, session: Session, call: CallCreate, recorded_by: str = "") ->
     received = call.received_at
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=SHANGHAI)  # the officer types Beijing time
-    external_id = call.call_id or f"{call.channel}-" + hashlib.sha1(
+    if not call.call_id and idempotency_key:
+        external_id = mentions.keyed_external_id(call.channel, user_id, idempotency_key)
+    else:
+        external_id = call.call_id or f"{call.channel}-" + hashlib.sha1(
         f"{call.title}\n{text}\n{received}\n{call.contact}".encode()).hexdigest()
     mention_in = MentionCreate(
         channel=call.channel, external_id=external_id, title=call.title.strip(), text=text,
@@ -91,23 +99,81 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "accepted": self.accepted, "duplicates": self.duplicates,
                 "rejected_count": len(self.rejected), "columns": self.columns,
-                "rejected": [{"row": r.row, "reason": r.reason} for r in self.rejected[:MAX_REJECTIONS_LISTED]]}
+                # A reason may quote a cell: quote a little of it, not a 20,000-character text.
+                "rejected": [{"row": r.row, "reason": r.reason[:MAX_REASON_CHARS]}
+                             for r in self.rejected[:MAX_REJECTIONS_LISTED]]}
 
 
-def read_table(filename: str, content: bytes) -> list[list[Any]]:
-    """Rows of a .csv (UTF-8 or GBK) or .xlsx file, header first."""
+# csv's default cell limit (131,072 characters) raised an uncaught _csv.Error; cells are
+# checked per row instead (MAX_CELL_CHARS), with the row number in the report.
+csv.field_size_limit(64 * 1024 * 1024)
+MAX_CELL_CHARS = 20000  # as much as a manual entry's text
+
+
+def check_zip(content: bytes) -> None:
+    """Refuse an .xlsx (a zip) that unpacks to an absurd size or ratio, before any parsing."""
+    settings = get_settings()
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
+    # zipfile stops reading a member at its declared size, so these sizes bound the work.
+    unpacked = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members) or 1
+    if unpacked > settings.import_max_unpacked_bytes or unpacked / packed > settings.import_max_zip_ratio:
+        raise TooLarge(f"Excel 文件解压后过大（{unpacked // 1024 // 1024} MB，压缩比 {unpacked // packed}:1），"
+                       f"请拆分后导入（一次最多 {MAX_ROWS} 行）")
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    """The first worksheet's rows, parsed as they are read (openpyxl's read-only reader).
+
+    openpyxl's load_workbook(read_only=True) parses a whole sheet up front when it has no
+    <dimension> element (15 s for 1 M rows): the sheet is opened here without that scan.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class StreamedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            pass  # no dimensions: rows come as long as their last cell, which read_table handles
+
+    try:
+        reader = ExcelReader(io.BytesIO(content), read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)  # number formats tell dates from numbers
+        sheets = [(sheet, rel) for sheet, rel in reader.parser.find_sheets()
+                  if rel.target in reader.valid_files and "chartsheet" not in rel.Type]
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
+    if not sheets:
+        raise InvalidInput("Excel 文件中没有工作表")
+    sheet, rel = sheets[0]
+    worksheet = StreamedSheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
+    try:
+        for row in worksheet.iter_rows(values_only=True):
+            yield list(row)
+    except Exception as exc:
+        raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
+    finally:
+        reader.archive.close()
+
+
+def _too_many_rows() -> TooLarge:
+    return TooLarge(f"一次最多导入 {MAX_ROWS} 行，请拆分文件")
+
+
+def iter_table(filename: str, content: bytes) -> Iterator[list[Any]]:
+    """Rows of a .csv (UTF-8 or GBK) or .xlsx file, header first, read as a stream."""
     name = filename.lower()
     if name.endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a broken file
-            raise InvalidInput(f"无法读取 Excel 文件：{exc}") from exc
-        sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
+        check_zip(content)
+        yield from _xlsx_rows(content)
+        return
     if name.endswith(".xls"):
         raise InvalidInput("不支持旧版 .xls，请另存为 .xlsx 或 CSV")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -118,11 +184,30 @@ def read_table(filename: str, content: bytes) -> list[list[Any]]:
             continue
     else:
         raise InvalidInput("CSV 文件编码无法识别（请使用 UTF-8 或 GBK）")
+    text = text.replace("\x00", "")  # csv refuses NUL, PostgreSQL too
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInput(f"CSV 第 {reader.line_num} 行格式有误：{exc}") from exc
+        yield row
+
+
+def read_table(filename: str, content: bytes) -> list[list[Any]]:
+    """Rows of a .csv or .xlsx file, header first; stops reading past MAX_ROWS data rows (TooLarge)."""
+    rows: list[list[Any]] = []
+    for row in iter_table(filename, content):
+        rows.append(row)
+        if len(rows) > MAX_ROWS + 1:
+            raise _too_many_rows()
+    return rows
 
 
 def map_columns(header: list[Any]) -> dict[str, int]:
@@ -179,8 +264,6 @@ def import_table(*, session: Session, filename: str, content: bytes, channel: st
     if not rows:
         raise InvalidInput("文件为空")
     header, body = rows[0], rows[1:]
-    if len(body) > MAX_ROWS:
-        raise InvalidInput(f"一次最多导入 {MAX_ROWS} 行，请拆分文件")
     cols = map_columns(header)
     if "title" not in cols and "text" not in cols:
         raise InvalidInput("找不到标题或内容列（如：标题、留言主题、内容、留言详情、投诉件内容）")
@@ -189,6 +272,9 @@ def import_table(*, session: Session, filename: str, content: bytes, channel: st
         if not any(_cell(row, i) for i in range(len(row))):
             continue  # blank lines at the end of exports
         report.rows += 1
+        if any(isinstance(c, str) and len(c) > MAX_CELL_CHARS for c in row):
+            report.rejected.append(Rejection(number, f"单元格超过 {MAX_CELL_CHARS} 字"))
+            continue
         title, text = _cell(row, cols.get("title")), _cell(row, cols.get("text"))
         if not (title or text):
             report.rejected.append(Rejection(number, "标题和内容都为空"))

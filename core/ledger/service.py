@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from core import spreadsheet
 from core.access import OFFICE, Scope
 from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
 from core.config import get_settings
@@ -119,36 +118,12 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
 
 
 def to_csv(data: list[dict[str, Any]]) -> bytes:
-    """UTF-8 CSV with a BOM, so Excel on a Chinese Windows opens it right."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(data)
-    return ("\ufeff" + buffer.getvalue()).encode()
+    """UTF-8 CSV with a BOM, so Excel on a Chinese Windows opens it right; no cell is a formula."""
+    return spreadsheet.to_csv(data, COLUMNS)
 
 
 def to_xlsx(data: list[dict[str, Any]], *, title: str = "舆情台账") -> bytes:
-    """An .xlsx workbook with one sheet: header row frozen, columns sized."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    sheet.append(COLUMNS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in data:
-        sheet.append([row.get(c, "") for c in COLUMNS])
-    sheet.freeze_panes = "A2"
+    """An .xlsx workbook with one sheet: header row frozen, columns sized, text cells only."""
     wide = {"标题": 40, "原贴摘要": 50, "办结回复摘要": 40, "线上情况": 30, "线下情况": 30, "链接": 30,
             "备注": 30}
-    from openpyxl.utils import get_column_letter
-
-    for i, name in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = wide.get(name, 14)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.to_xlsx(data, COLUMNS, title=title, widths=wide)

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 from core.access import OFFICE, Scope
 from core.errors import InvalidInput, NotFound
 from core.mentions.models import Mention, MentionCreate
-from core.timeutil import utcnow
+from core.sanitize import strip_nul, web_url
+from core.timeutil import checked_time, utcnow
 
 # Query parameters that only track the reader, never identify the content.
 _TRACKING = {"spm", "from", "isappinstalled", "scene", "clicktime", "enterid", "share_token",
@@ -58,6 +59,22 @@ def url_fingerprint(url: str) -> str | None:
     return hashlib.sha1(canon.encode()).hexdigest() if canon else None
 
 
+def _plausible(published: datetime | None) -> datetime | None:
+    """A source's date, unless it is one no clock can use (year 9999 from a broken feed): then unknown."""
+    if published is None:
+        return None
+    try:
+        return checked_time(published)
+    except ValueError:
+        return None
+
+
+def keyed_external_id(channel: str, user_id: int | None, idempotency_key: str) -> str:
+    """The external id of a manual entry sent with a client's idempotency key (scoped to the user)."""
+    digest = hashlib.sha256(f"{user_id}:{idempotency_key}".encode()).hexdigest()[:40]
+    return f"{channel}-key-{digest}"
+
+
 @dataclass(frozen=True)
 class IngestResult:
     mention: Mention
@@ -65,7 +82,15 @@ class IngestResult:
 
 
 def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
-    """Store a mention unless it is already stored (same source+external id, or same URL)."""
+    """Store a mention unless it is already stored (same source+external id, or same URL).
+
+    Text loses NUL characters and the link anything but http(s): whatever a crawler, an import
+    or a person sends, it can be stored on PostgreSQL and shown without running a script.
+    """
+    mention_in = mention_in.model_copy(update={
+        **{name: strip_nul(getattr(mention_in, name))
+           for name in ("external_id", "title", "text", "author", "raw", "contact", "channel")},
+        "url": web_url(mention_in.url), "published_at": _plausible(mention_in.published_at)})
     if not mention_in.external_id.strip():
         raise InvalidInput("external_id 不能为空")
     if not (mention_in.text.strip() or mention_in.title.strip()):

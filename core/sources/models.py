@@ -3,11 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import field_serializer
+from pydantic import StrictBool, field_serializer
 from sqlmodel import Field, SQLModel
 
+from core.bounds import MAX_MINUTES
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
 from core.redact import redact_mapping, redact_text, redact_url
+from core.sanitize import WebUrl
 
 
 class SourceBase(SQLModel):
@@ -17,12 +19,13 @@ class SourceBase(SQLModel):
     url: str = Field(max_length=1000)
     params: dict[str, Any] = json_dict_field()
     keywords: list[str] = json_list_field()
-    schedule_minutes: int = 15
+    schedule_minutes: int = Field(default=15, ge=1, le=MAX_MINUTES)
     enabled: bool = True
 
 
 class SourceCreate(SourceBase):
-    pass
+    url: WebUrl = Field(max_length=1000)  # http(s) only: the crawler fetches it, the page links it
+    enabled: StrictBool = True  # 0 or "yes" is a mistake, not a boolean
 
 
 class Source(SourceBase, table=True):
@@ -53,13 +56,13 @@ class Source(SourceBase, table=True):
 class SourceUpdate(SQLModel):
     """Fields an admin may change; omitted fields stay as they are."""
 
-    url: str | None = Field(default=None, max_length=1000)
+    url: WebUrl | None = Field(default=None, max_length=1000)
     channel: str | None = Field(default=None, max_length=20)
     params: dict[str, Any] | None = None
     keywords: list[str] | None = None
-    schedule_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
-    enabled: bool | None = None
-    expected_gap_minutes: int | None = Field(default=None, ge=1)
+    schedule_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+    enabled: StrictBool | None = None
+    expected_gap_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
 
 
 class SourceCredentials(SQLModel):

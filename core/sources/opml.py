@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 from sqlmodel import Session
 
 from core.errors import InvalidInput
+from core.sanitize import web_url
 from core.sources import service
 from core.sources.models import SourceCreate
 
@@ -59,6 +60,9 @@ def import_feeds(*, session: Session, content: bytes, kind: str = "wechat", chan
             continue
         if len(feed.url) > 1000:
             result.rejected.append(f"{name}：地址过长")
+            continue
+        if not web_url(feed.url):
+            result.rejected.append(f"{name}：地址须以 http:// 或 https:// 开头")
             continue
         service.create(session=session, source_in=SourceCreate(
             name=name, kind=kind, channel=channel, url=feed.url, params=dict(params or {}),

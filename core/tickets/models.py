@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, time_field
+from core.sanitize import WebUrl
+from core.timeutil import InputTime
 
 
 class TicketState(StrEnum):
@@ -224,13 +226,16 @@ PRESS_CHANNELS = {"press_conference", "briefing"}
 class ResponseCreate(SQLModel):
     channel: str = Field(max_length=30)
     kind: str = Field(default=ResponseKind.response.value, max_length=20)
-    url: str = Field(default="", max_length=2000)
+    url: WebUrl = Field(default="", max_length=2000)
     title: str = Field(default="", max_length=500)
     summary: str = Field(default="", max_length=4000)
-    published_at: datetime | None = None  # defaults to now
+    published_at: InputTime | None = None  # defaults to now
 
 
 class Response(SQLModel, table=True):
+    # A client's retry with the same Idempotency-Key finds the response it already stored.
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "idempotency_key", name="uq_response_ticket_idempotency"),)
+
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     channel: str = Field(max_length=30)
@@ -243,6 +248,7 @@ class Response(SQLModel, table=True):
     approved_at: datetime | None = time_field()
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
+    idempotency_key: str | None = Field(default=None, max_length=100)
 
 
 class ResponsePublic(SQLModel):

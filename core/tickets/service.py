@@ -346,10 +346,23 @@ def sign_off(*, session: Session, ticket_id: int, leader_id: int, note: str = ""
     return ticket
 
 
+def response_by_key(*, session: Session, ticket_id: int, idempotency_key: str) -> Response | None:
+    """The response a client already stored for this ticket under an Idempotency-Key."""
+    return session.exec(select(Response).where(Response.ticket_id == ticket_id,
+                                               Response.idempotency_key == idempotency_key)).first()
+
+
 def record_response(*, session: Session, ticket_id: int, response_in: ResponseCreate,
-                    actor_id: int | None) -> Response:
-    """Record a public response (回应 or 政策解读); the ticket becomes 已回应."""
+                    actor_id: int | None, idempotency_key: str | None = None) -> Response:
+    """Record a public response (回应 or 政策解读); the ticket becomes 已回应.
+
+    With an idempotency key, a retry returns the response stored the first time.
+    """
     ticket = get(session=session, ticket_id=ticket_id)
+    if idempotency_key:
+        existing = response_by_key(session=session, ticket_id=ticket_id, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
     if response_in.channel not in RESPONSE_CHANNELS:
         raise InvalidInput(f"未知的回应渠道: {response_in.channel}")
     if response_in.kind not in {k.value for k in ResponseKind}:
@@ -366,9 +379,16 @@ def record_response(*, session: Session, ticket_id: int, response_in: ResponseCr
         url=response_in.url, title=response_in.title, summary=response_in.summary,
         published_at=published, approved_by_id=approved_by_id,
         approved_at=ticket.signed_off_at, created_by_id=actor_id, created_at=now,
+        idempotency_key=idempotency_key or None,
     )
-    session.add(response)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent retry with the same key: the constraint decides
+            session.add(response)
+    except IntegrityError:
+        existing = response_by_key(session=session, ticket_id=ticket_id, idempotency_key=idempotency_key or "")
+        if existing is None:
+            raise
+        return existing
     assert response.id is not None
     audit.record(session=session, entity="response", entity_id=response.id, action="create",
                  actor_id=actor_id, at=now, after=response_in.model_dump() | {

@@ -6,6 +6,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from core.bounds import INT4_MAX
 from core.models_base import created_at_field, time_field
 
 
@@ -31,7 +32,7 @@ class UserBase(SQLModel):
     username: str = Field(min_length=1, max_length=50, unique=True, index=True)
     full_name: str = Field(default="", max_length=50)
     role: str = Field(default=Role.duty.value, max_length=20)
-    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", ge=1, le=INT4_MAX)
     is_active: bool = True
 
 
