@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     # Operations.
     sweep_stale_minutes: int = 5
+    # A queued mention is re-sent by the sweep only when it is still unanalyzed this long after
+    # it was queued (the message is then taken as lost, e.g. Redis restarted without its data).
+    sweep_requeue_minutes: int = 30
     crawl_user_agent: str = "yuqing/0.1 (+public-opinion monitor)"
     crawl_timeout_seconds: float = 20.0
     # Several crawler processes share one scrapy-redis scheduler and dupefilter here (empty: none).
