@@ -22,6 +22,10 @@ class Health(BaseModel):
     status: Literal["ok", "error"]
     database: Literal["ok", "error"]
     queue: Literal["redis", "embedded"]
+    broker: Literal["ok", "error", "embedded"] = "embedded"
+    # beat's last run: stale (503) after three sweep periods; unknown until it first ran.
+    beat: Literal["ok", "stale", "unknown", "embedded"] = "embedded"
+    beat_last_run: datetime | None = None
     version: str
 
 

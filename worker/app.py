@@ -78,6 +78,11 @@ def configure(app: Celery) -> None:
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
         redis_socket_timeout=30,
         redis_socket_connect_timeout=5,
+        beat_scheduler="worker.beat:HeartbeatScheduler",  # records beat's last run for /api/health
+        # Sending while the broker is away: give up after a few seconds (the outbox keeps the
+        # work) instead of hanging a request or a crawl on unlimited reconnects.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
+                                   "interval_max": 1.0},
         timezone=settings.timezone,
         enable_utc=True,
         beat_schedule={
