@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     notify_backoff_seconds: float = 30.0
     notify_timeout_seconds: float = 10.0
     notify_stale_claim_minutes: int = 10
+    # Tries whose outcome is unknown (timeout after sending): at most this many, then it is
+    # marked failed with the uncertainty shown, rather than sent a fifth time to a slow receiver.
+    notify_max_uncertain_attempts: int = 2
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""

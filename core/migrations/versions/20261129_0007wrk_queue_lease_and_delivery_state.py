@@ -21,8 +21,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.add_column(sa.Column('enqueued_at', core.timeutil.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('uncertain_attempts', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.add_column(sa.Column('failed_at', core.timeutil.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_column('failed_at')
+        batch_op.drop_column('uncertain_attempts')
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.drop_column('enqueued_at')
