@@ -173,8 +173,15 @@ Sender = Callable[[NotificationChannel, Notification], None]
 
 
 def deliver_due(*, limiter: RateLimiter | None = None, sender: Sender = senders.send,
-                batch: int = 200) -> DeliveryStats:
-    """Send what is due: digests of held messages first, then pending ones, each claimed once."""
+                batch: int = 200, budget_seconds: float = 240.0) -> DeliveryStats:
+    """Send what is due: digests of held messages first, then pending ones, each claimed once.
+
+    Claims nothing new after `budget_seconds` (the rest waits for the next sweep), so a run of slow
+    receivers ends before the task's time limit instead of being cut off in the middle of a send.
+    """
+    import time
+
+    ends = time.monotonic() + budget_seconds
     limiter = limiter or make_limiter()
     stats = DeliveryStats()
     _recover_stale_claims()
@@ -189,6 +196,8 @@ def deliver_due(*, limiter: RateLimiter | None = None, sender: Sender = senders.
             .order_by(col(Notification.id)).limit(batch)))
     for notification_id in ids:
         assert notification_id is not None
+        if time.monotonic() > ends:
+            break
         _deliver_one(notification_id, limiter, sender, stats)
     return stats
 
