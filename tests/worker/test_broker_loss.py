@@ -100,3 +100,25 @@ def test_yuqing_worker_restarts_celery_when_it_dies(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
     assert code == 3  # stops when told to, with the child's last code
+
+
+def test_health_is_503_when_beat_stopped_and_stays_200_in_embedded_mode(
+        app_env: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from api.main import create_app
+    from core import health
+    from core.timeutil import utcnow
+
+    client = TestClient(create_app())
+    body = client.get("/api/health").json()  # embedded: no broker, no beat process to watch
+    assert (body["status"], body["broker"], body["beat"]) == ("ok", "embedded", "embedded")
+    monkeypatch.setenv("YUQING_REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    health.record_beat_run(utcnow() - timedelta(minutes=30))  # beat stopped half an hour ago
+    res = client.get("/api/health")
+    assert res.status_code == 503 and (res.json()["broker"], res.json()["beat"]) == ("ok", "stale")
+    health.record_beat_run()
+    res = client.get("/api/health")
+    assert res.status_code == 200 and res.json()["beat"] == "ok"
+    assert res.json()["beat_last_run"]
