@@ -7,7 +7,7 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 YUQING_VAR_DIR=/var/lib/yuqing
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY core ./core
 COPY crawlers ./crawlers
 COPY worker ./worker
@@ -15,7 +15,7 @@ COPY api ./api
 COPY dashboards ./dashboards
 COPY cli ./cli
 COPY --from=assets /src/dashboards/node_modules ./dashboards/node_modules
-RUN pip install --no-cache-dir -e . && useradd --system --home /var/lib/yuqing yuqing \
+RUN pip install --no-cache-dir -c constraints.txt -e . && useradd --system --home /var/lib/yuqing yuqing \
     && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing
 EXPOSE 8000

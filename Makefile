@@ -5,12 +5,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ECHARTS := dashboards/node_modules/echarts/dist/echarts.min.js
 
-.PHONY: install run test lint typecheck check bench clean
+.PHONY: install run test lint typecheck check bench clean constraints
 
-$(STAMP): pyproject.toml
+# Installs are pinned by constraints.txt: the versions the suite last passed with (a fresh machine
+# must not pick up whatever is newest, e.g. a kombu that no longer reconnects to Redis).
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# Regenerate the pins from this .venv: run after `make test` passed on a changed dependency set.
+constraints:
+	{ echo "# Versions the suite passed with; regenerate with 'make constraints' (pip freeze, minus yuqing)."; \
+	  $(BIN)/pip freeze --disable-pip-version-check --exclude-editable | grep -viE '^(yuqing|-e )'; } > constraints.txt
 
 # ECharts comes from the npm registry and is served by the app itself (no CDN on an intranet).
 $(ECHARTS): dashboards/package.json dashboards/package-lock.json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -24,6 +25,10 @@ class Health(BaseModel):
     status: Literal["ok", "error"]
     database: Literal["ok", "error"]
     queue: Literal["redis", "embedded"]
+    broker: Literal["ok", "error", "embedded"] = "embedded"
+    # beat's last run: stale (503) after three sweep periods; unknown until it first ran.
+    beat: Literal["ok", "stale", "unknown", "embedded"] = "embedded"
+    beat_last_run: datetime | None = None
     version: str
 
 

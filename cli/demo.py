@@ -260,6 +260,7 @@ def run_demo(*, host: str, port: int, serve: bool) -> int:
 
 def _embedded_beat() -> None:
     """Without Redis there is no beat process: run the sweeps and due crawls every minute."""
+    from core import health
     from worker.crawl_tasks import check_source_silence, crawl_due_sources
     from worker.tasks import run_periodic_sweeps
 
@@ -269,6 +270,7 @@ def _embedded_beat() -> None:
         rounds += 1
         try:
             run_periodic_sweeps()
+            health.record_beat_run()  # /api/health shows when the in-process scheduler last ran
             crawl_due_sources()
             if rounds % 10 == 0:
                 check_source_silence()

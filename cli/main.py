@@ -35,15 +35,57 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from core.config import get_settings
-    from worker.app import app
 
     if get_settings().embedded_queue:
         print("嵌入模式（未设置 YUQING_REDIS_URL）：任务在提交它的进程内执行，无需单独的 worker。",
               file=sys.stderr)
         return 2
-    app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={args.concurrency}",
-                     "--hostname", args.hostname])
-    return 0
+    celery_args = ["worker", "--loglevel=INFO", f"--concurrency={args.concurrency}",
+                   "--hostname", args.hostname]
+    if args.no_supervise:
+        from worker.app import app
+
+        app.worker_main(celery_args)
+        return 0
+    return supervise([sys.executable, "-m", "celery", "-A", "worker.app", *celery_args])
+
+
+def supervise(command: list[str], *, quick_exit_seconds: float = 60.0, max_delay: float = 30.0) -> int:
+    """Run `command` and start it again whenever it dies, until this process is told to stop.
+
+    Celery reconnects to a lost broker by itself (worker.app sets unlimited retries); this loop
+    is for what it does not survive: kombu raising while it closes a channel, a crash, an OOM kill.
+    A child that dies quickly is restarted after a doubling pause (at most `max_delay` seconds).
+    """
+    import signal
+    import subprocess
+    import threading
+    import time
+
+    stopping = threading.Event()
+    child: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.set()
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, forward)
+    delay = 1.0
+    code = 0
+    while not stopping.is_set():
+        started = time.monotonic()
+        child = subprocess.Popen(command)
+        code = child.wait()
+        if stopping.is_set():
+            break
+        ran = time.monotonic() - started
+        delay = 1.0 if ran >= quick_exit_seconds else min(delay * 2, max_delay)
+        print(f"yuqing worker: Celery 退出（代码 {code}，运行 {ran:.0f} 秒），{delay:.0f} 秒后重启",
+              file=sys.stderr, flush=True)
+        stopping.wait(delay)
+    return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
 
 
 def _cmd_beat(args: argparse.Namespace) -> int:
@@ -157,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="启动 Celery worker（需要 YUQING_REDIS_URL）")
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--hostname", default="yuqing@%h")
+    p.add_argument("--no-supervise", action="store_true",
+                   help="不守护：Celery 在本进程内运行，退出即结束（默认由本命令在其退出时自动重启）")
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("beat", help="启动 Celery beat 定时任务（需要 YUQING_REDIS_URL）")

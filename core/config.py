@@ -57,6 +57,9 @@ class Settings(BaseSettings):
 
     # Operations.
     sweep_stale_minutes: int = 5
+    # A queued mention is re-sent by the sweep only when it is still unanalyzed this long after
+    # it was queued (the message is then taken as lost, e.g. Redis restarted without its data).
+    sweep_requeue_minutes: int = 30
     crawl_user_agent: str = "yuqing/0.1 (+public-opinion monitor)"
     crawl_timeout_seconds: float = 20.0
     # Several crawler processes share one scrapy-redis scheduler and dupefilter here (empty: none).
@@ -85,6 +88,9 @@ class Settings(BaseSettings):
     notify_backoff_seconds: float = 30.0
     notify_timeout_seconds: float = 10.0
     notify_stale_claim_minutes: int = 10
+    # Tries whose outcome is unknown (timeout after sending): at most this many, then it is
+    # marked failed with the uncertainty shown, rather than sent a fifth time to a slow receiver.
+    notify_max_uncertain_attempts: int = 2
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""

@@ -178,7 +178,7 @@ def test_a_post_travels_from_a_feed_to_the_annual_report(
     assert after["weibo_wechat_responses"] >= 1
 
     # Crawling again stores nothing twice and opens no second event or alert.
-    run_crawl_subprocess(["站前生活圈"])
-    time.sleep(1.0)
+    again = run_crawl_subprocess(["站前生活圈"])
+    assert again["sources"]["站前生活圈"]["new"] == 0, again  # nothing stored, so nothing queued
     assert (_count(Mention), _count(Event), _count(Alert)) == (1, 1, 1)
 

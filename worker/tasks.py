@@ -24,8 +24,15 @@ TRANSIENT = (OperationalError, ConnectionError, TimeoutError)
 
 @app.task(name="yuqing.process_mention", bind=True, autoretry_for=TRANSIENT,
           retry_backoff=True, retry_backoff_max=300, max_retries=8)
-def process_mention(self: Any, mention_id: int) -> dict[str, Any]:
-    """Analyze, cluster, grade and alert one stored mention (idempotent)."""
+def process_mention(self: Any, mention_id: int, force: bool = False) -> dict[str, Any]:
+    """Analyze, cluster, grade and alert one stored mention (idempotent).
+
+    The attempt is counted before the work (a message whose processing kills the worker comes
+    back through acks_late and is given up after MAX_PROCESS_ATTEMPTS); `force`: sent by a person.
+    """
+    with session_scope() as session:
+        if not mentions.start_attempt(session=session, mention_id=mention_id, force=force):
+            return {"mention_id": mention_id, "processed": False}  # done already, or given up
     try:
         with session_scope() as session:
             result = processing.process_mention(session=session, mention_id=mention_id)
@@ -48,15 +55,17 @@ def process_mention(self: Any, mention_id: int) -> dict[str, Any]:
 @app.task(name="yuqing.sweep_outbox")
 def sweep_outbox() -> int:
     """Re-send mentions that were stored but never analyzed (a lost message loses nothing)."""
+    from worker.dispatch import enqueue_mentions
+
     settings = get_settings()
     with session_scope() as session:
         ids = mentions.get_pending_ids(
-            session=session, older_than=timedelta(minutes=settings.sweep_stale_minutes))
-    for mention_id in ids:
-        process_mention.delay(mention_id)
+            session=session, older_than=timedelta(minutes=settings.sweep_stale_minutes),
+            lease=timedelta(minutes=settings.sweep_requeue_minutes))
+    sent = enqueue_mentions(ids)
     if ids:
-        log.info("outbox sweep re-sent %d mentions", len(ids))
-    return len(ids)
+        log.info("outbox sweep re-sent %d of %d mentions", sent, len(ids))
+    return sent
 
 
 @app.task(name="yuqing.sweep_alerts", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)

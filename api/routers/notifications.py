@@ -52,3 +52,18 @@ def list_notifications(session: SessionDep, _: Dispatcher, status: str | None = 
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Notification]:
     """通知发送记录（最新在前）。"""
     return notify.get_all(session=session, status=status, channel_id=channel_id, limit=limit)
+
+
+@router.get("/failed", response_model=list[NotificationPublic])
+def list_failed(session: SessionDep, _: Dispatcher,
+                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Notification]:
+    """发送失败、已停止自动重发的通知（最新在前）；uncertain_attempts > 0 表示对方可能已收到。"""
+    return notify.get_failed(session=session, limit=limit)
+
+
+@router.post("/{notification_id}/resend", response_model=NotificationPublic,
+             responses={404: {"description": "通知不存在"}, 409: {"description": "该通知不是发送失败状态"}})
+def resend(session: SessionDep, user: Dispatcher,
+           notification_id: IdPath) -> Notification:
+    """重发一条发送失败的通知（值班人员操作，记入审计）。"""
+    return notify.resend(session=session, notification_id=notification_id, actor_id=user.id)

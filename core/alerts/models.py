@@ -9,7 +9,7 @@ from core.models_base import created_at_field, time_field
 
 
 class AlertBase(SQLModel):
-    kind: str = Field(default="event", max_length=20)  # event | source (a source stopped working)
+    kind: str = Field(default="event", max_length=20)  # event | source (stopped working) | notify (a notice failed)
     event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True)
     level: str = Field(max_length=20)  # event grade I-IV, or the source's health (login_expired ...)

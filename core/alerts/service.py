@@ -166,7 +166,9 @@ def dismiss(*, session: Session, alert_id: int, user_id: int | None, reason: str
 
 
 def _open_alert(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+    # Locked and re-read: two officers signing for and dismissing one alert at once take turns,
+    # and the second sees it is no longer open (without the lock both won, the last one silently).
+    alert = session.get(Alert, alert_id, with_for_update=True, populate_existing=True)
     if alert is None:
         raise NotFound(f"预警不存在: {alert_id}")
     if alert.status != "open":

@@ -84,6 +84,16 @@ def get(*, session: Session, event_id: int) -> Event | None:
     return session.get(Event, event_id)
 
 
+def lock(*, session: Session, event_id: int) -> Event | None:
+    """Return an event locked for update until the transaction ends, with its committed numbers.
+
+    Counters, lists and the grade are read-modify-write: without the row lock, two workers absorbing
+    mentions into one event each write their own stale total (17 stored for 18 mentions).
+    SQLite has no row locks; there the claim's UPDATE already holds the database's write lock.
+    """
+    return session.get(Event, event_id, with_for_update=True, populate_existing=True)
+
+
 def get_all(*, session: Session, grade: str | None = None, topic: str | None = None,
             limit: int = 100, offset: int = 0, scope: Scope = OFFICE) -> list[Event]:
     """Return the events the scope sees, most recently active first."""

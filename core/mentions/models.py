@@ -57,6 +57,9 @@ class Mention(MentionBase, table=True):
     # sweep stops re-sending the mention; it stays stored with its error for a person to look at.
     process_attempts: int = 0
     process_error: str = Field(default="", max_length=1000)
+    # When it was last put on the queue (NULL: not queued); the outbox sweep leaves it alone
+    # for settings.sweep_requeue_minutes after that.
+    enqueued_at: datetime | None = time_field()
     # A person's correction of the topic (re-label): training data for the next model.
     label_topic: str = Field(default="", max_length=30)
     labelled_by_id: int | None = Field(default=None, foreign_key="app_user.id")

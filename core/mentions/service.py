@@ -129,11 +129,35 @@ def _find_existing(session: Session, source_id: int | None, external_id: str,
     return session.exec(select(Mention).where(cond)).first()
 
 
+def start_attempt(*, session: Session, mention_id: int, force: bool = False) -> bool:
+    """Count a processing attempt before it starts; False when analyzed or out of attempts.
+
+    `force` (a person sending it again once the cause is fixed) ignores the attempts used.
+
+    Counted in its own committed transaction, so an attempt that kills its worker process
+    (the processing transaction then rolls back) still counts, and a mention that always kills
+    the worker is given up after MAX_PROCESS_ATTEMPTS instead of being re-delivered for ever.
+    """
+    conds = [col(Mention.id) == mention_id, col(Mention.analyzed_at).is_(None)]
+    if not force:
+        conds.append(col(Mention.process_attempts) < MAX_PROCESS_ATTEMPTS)
+    result = session.execute(sa.update(Mention).where(*conds)
+                             .values(process_attempts=col(Mention.process_attempts) + 1))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def record_process_failure(*, session: Session, mention_id: int, error: str) -> None:
-    """Count a failed processing attempt of a still-unanalyzed mention and keep the error."""
+    """Keep the error of a failed attempt (counted at its start); the sweep may send it again."""
     session.execute(sa.update(Mention)
                     .where(col(Mention.id) == mention_id, col(Mention.analyzed_at).is_(None))
-                    .values(process_attempts=col(Mention.process_attempts) + 1, process_error=error[:1000]))
+                    .values(process_error=error[:1000], enqueued_at=None))
+
+
+def mark_enqueued(*, session: Session, ids: list[int], at: datetime | None = None) -> None:
+    """Stamp mentions as sitting in the queue (None: they are not), so the sweep leaves them be."""
+    if ids:
+        session.execute(sa.update(Mention).where(col(Mention.id).in_(ids))
+                        .values(enqueued_at=at))
 
 
 def relabel(*, session: Session, mention_id: int, topic: str, actor_id: int | None,
@@ -201,10 +225,18 @@ def get_all(*, session: Session, event_id: int | None = None, limit: int = 100,
 MAX_PROCESS_ATTEMPTS = 5
 
 
-def get_pending_ids(*, session: Session, older_than: timedelta, limit: int = 500) -> list[int]:
-    """Ids of mentions stored but never analyzed (the outbox), older than a grace period."""
-    cutoff: datetime = utcnow() - older_than
+def get_pending_ids(*, session: Session, older_than: timedelta, lease: timedelta | None = None,
+                    limit: int = 500) -> list[int]:
+    """Ids of mentions stored but never analyzed (the outbox), older than a grace period.
+
+    A mention queued less than `lease` ago is still waiting in the queue (perhaps behind a
+    backlog): sending it again would only double the backlog.
+    """
+    now = utcnow()
+    cutoff: datetime = now - older_than
     stmt = (select(Mention.id).where(col(Mention.analyzed_at).is_(None))
             .where(col(Mention.process_attempts) < MAX_PROCESS_ATTEMPTS)
             .where(Mention.created_at <= cutoff).order_by(col(Mention.id)).limit(limit))
+    if lease is not None:
+        stmt = stmt.where(sa.or_(col(Mention.enqueued_at).is_(None), col(Mention.enqueued_at) <= now - lease))
     return [i for i in session.exec(stmt) if i is not None]

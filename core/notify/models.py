@@ -109,7 +109,11 @@ class Notification(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     alert_id: int | None = Field(default=None, foreign_key="alert.id", index=True)
     status: str = Field(default=NotificationStatus.pending.value, max_length=20)
-    attempts: int = 0
+    attempts: int = 0  # counted when an attempt starts, before the message leaves
+    # Attempts whose outcome is unknown (no answer in time, or the sending worker died): the
+    # receiver may have the message, so these are capped (settings.notify_max_uncertain_attempts).
+    uncertain_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    failed_at: datetime | None = time_field()  # given up: shown to the duty officer to resend
     next_attempt_at: datetime = created_at_field()
     claimed_at: datetime | None = time_field()
     sent_at: datetime | None = time_field()
@@ -129,6 +133,8 @@ class NotificationPublic(SQLModel):
     alert_id: int | None
     status: str
     attempts: int
+    uncertain_attempts: int = 0  # > 0: the receiver may have got it although no answer said so
+    failed_at: datetime | None = None
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str

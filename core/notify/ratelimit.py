@@ -36,6 +36,10 @@ class RateLimiter(Protocol):
         """Move the slot to when the send finished: the receiver counts arrivals, not attempts."""
         ...
 
+    def release(self, *, channel_id: int, token: str) -> None:
+        """Give the slot back: the message never reached the receiver, so it does not count."""
+        ...
+
 
 class RedisRateLimiter:
     """At most `limit` sends per `window` seconds per channel, across all processes."""
@@ -60,6 +64,10 @@ class RedisRateLimiter:
         # and the delivered message must still count.
         self.client.zadd(self._key(channel_id), {token: utcnow().timestamp()})
 
+    def release(self, *, channel_id: int, token: str) -> None:
+        """Drop the slot of a message that was not delivered."""
+        self.client.zrem(self._key(channel_id), token)
+
     @staticmethod
     def _key(channel_id: int) -> str:
         return f"yuqing:notify:rate:{channel_id}"
@@ -82,3 +90,6 @@ class DatabaseRateLimiter:
 
     def finished(self, *, channel_id: int, token: str) -> None:
         """Nothing to do: the row's sent_at is the slot."""
+
+    def release(self, *, channel_id: int, token: str) -> None:
+        """Nothing to do: a row that is not sent or sending takes no slot."""

@@ -30,7 +30,15 @@ guard_loggers("httpx", "httpcore")
 
 
 class SendError(Exception):
-    """The channel refused or could not be reached; the outbox retries with backoff."""
+    """The channel refused or could not be reached; the outbox retries with backoff.
+
+    `uncertain`: the message left and no answer came (a read timeout, a dropped connection), so
+    the receiver may have it; the outbox retries such a message only a capped number of times.
+    """
+
+    def __init__(self, message: str, *, uncertain: bool = False) -> None:
+        super().__init__(message)
+        self.uncertain = uncertain
 
 
 def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
@@ -113,8 +121,11 @@ def _post(url: str, body: dict[str, Any] | bytes, headers: dict[str, str]) -> by
     try:
         res = httpx.post(url, content=content, timeout=get_settings().notify_timeout_seconds,
                          headers={"Content-Type": "application/json; charset=utf-8", **headers})
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol) as exc:
+        raise SendError(f"无法连接 {urlsplit(url).netloc}: {exc}") from exc  # never left: safe to retry
     except httpx.HTTPError as exc:
-        raise SendError(f"无法连接 {urlsplit(url).netloc}: {exc}") from exc
+        raise SendError(f"{urlsplit(url).netloc} 未在时限内答复，可能已收到: {type(exc).__name__} {exc}",
+                        uncertain=True) from exc
     if res.status_code >= 300:
         raise SendError(f"HTTP {res.status_code}: {res.text[:200]}")
     return res.content
@@ -144,10 +155,15 @@ def _send_email(channel: NotificationChannel, message: Notification) -> None:
     mail["Message-ID"] = "<{}@yuqing>".format(
         "".join(c if c.isalnum() or c in ".-_" else "." for c in message.dedupe_key))
     mail.set_content(message.body)
+    sending = False
     try:
         with smtplib.SMTP(host, port, timeout=settings.notify_timeout_seconds) as smtp:
             if user:
                 smtp.login(user, password or "")
+            sending = True
             smtp.send_message(mail)
-    except (OSError, smtplib.SMTPException) as exc:
+    except smtplib.SMTPResponseException as exc:  # the server answered: refused, not delivered
         raise SendError(f"邮件发送失败: {exc}") from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        # Cut off while sending: the server may have accepted the mail.
+        raise SendError(f"邮件发送失败: {exc}", uncertain=sending) from exc

@@ -27,7 +27,7 @@ from core.notify.models import (
 )
 from core.notify.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
 from core.redact import mask, redact_url
-from core.timeutil import ensure_utc, utcnow
+from core.timeutil import ensure_utc, to_local, utcnow
 
 log = logging.getLogger(__name__)
 St = NotificationStatus
@@ -192,8 +192,15 @@ Sender = Callable[[NotificationChannel, Notification], None]
 
 
 def deliver_due(*, limiter: RateLimiter | None = None, sender: Sender = senders.send,
-                batch: int = 200) -> DeliveryStats:
-    """Send what is due: digests of held messages first, then pending ones, each claimed once."""
+                batch: int = 200, budget_seconds: float = 240.0) -> DeliveryStats:
+    """Send what is due: digests of held messages first, then pending ones, each claimed once.
+
+    Claims nothing new after `budget_seconds` (the rest waits for the next sweep), so a run of slow
+    receivers ends before the task's time limit instead of being cut off in the middle of a send.
+    """
+    import time
+
+    ends = time.monotonic() + budget_seconds
     limiter = limiter or make_limiter()
     stats = DeliveryStats()
     _recover_stale_claims()
@@ -208,6 +215,8 @@ def deliver_due(*, limiter: RateLimiter | None = None, sender: Sender = senders.
             .order_by(col(Notification.id)).limit(batch)))
     for notification_id in ids:
         assert notification_id is not None
+        if time.monotonic() > ends:
+            break
         _deliver_one(notification_id, limiter, sender, stats)
     return stats
 
@@ -217,8 +226,11 @@ def _claim(session: Session, notification_id: int, from_status: str) -> bool:
     conds = [col(Notification.id) == notification_id, col(Notification.status) == from_status]
     if from_status == St.pending:
         conds.append(col(Notification.next_attempt_at) <= now)
+    # The attempt is recorded with the claim, before anything is sent: a worker that dies while
+    # sending has still used it up (and the stale-claim recovery counts it as uncertain).
     result = session.execute(sa.update(Notification).where(*conds)
-                             .values(status=St.sending.value, claimed_at=now))
+                             .values(status=St.sending.value, claimed_at=now,
+                                     attempts=col(Notification.attempts) + 1))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -240,54 +252,91 @@ def _deliver_one(notification_id: int, limiter: RateLimiter, sender: Sender,
         token = None if held_before is not None else limiter.acquire(
             session=session, channel_id=row.channel_id, counted=True)
         if token is None and is_digest:
-            row.status = St.pending.value
+            row.status, row.attempts = St.pending.value, row.attempts - 1  # not sent: no attempt
             row.next_attempt_at = utcnow() + timedelta(seconds=get_settings().notify_rate_window_seconds / 4)
             session.add(row)
             return
         if token is None:
             # Over the limit: wait for the digest, which goes out as soon as a slot frees.
-            row.status = St.held.value
+            row.status, row.attempts = St.held.value, row.attempts - 1
             session.add(row)
             stats.held += 1
             return
-    _send_claimed(row, channel, sender, stats)
-    limiter.finished(channel_id=row.channel_id, token=token)
+    _finish(limiter, row.channel_id, token, _send_claimed(row, channel, sender, stats))
+
+
+def _finish(limiter: RateLimiter, channel_id: int, token: str, outcome: str) -> None:
+    """Only messages that (may have) reached the receiver keep their rate-limit slot."""
+    if outcome == "failed":
+        limiter.release(channel_id=channel_id, token=token)
+    else:
+        limiter.finished(channel_id=channel_id, token=token)
 
 
 def _send_claimed(row: Notification, channel: NotificationChannel, sender: Sender,
-                  stats: DeliveryStats) -> None:
-    error = ""
+                  stats: DeliveryStats) -> str:
+    """Send a claimed row and record the outcome: 'sent', 'uncertain' or 'failed' (not delivered)."""
+    error, uncertain = "", False
     try:
         sender(channel, row)
     except senders.SendError as exc:
-        error = str(exc)
+        error, uncertain = str(exc), exc.uncertain
     except Exception as exc:  # a bug in one channel must not stop the others
         log.exception("notification %s: unexpected error", row.id)
         error = f"{type(exc).__name__}: {exc}"
     with session_scope() as session:
         fresh = session.get(Notification, row.id)
         assert fresh is not None
-        now = utcnow()
-        fresh.attempts += 1
         if not error:
-            fresh.status, fresh.sent_at, fresh.last_error = St.sent.value, now, ""
+            fresh.status, fresh.sent_at, fresh.last_error = St.sent.value, utcnow(), ""
             stats.sent += 1
-        else:
-            settings = get_settings()
-            fresh.last_error = error[:1000]
-            if fresh.attempts >= settings.notify_max_attempts:
-                fresh.status = St.failed.value
-                stats.failed += 1
-                assert fresh.id is not None
-                audit.record(session=session, entity="notification", entity_id=fresh.id,
-                             action="failed", actor_id=None, note=f"多次重试失败：{error[:500]}")
-            else:
-                delay = min(settings.notify_backoff_seconds * 2 ** (fresh.attempts - 1), 3600.0)
-                fresh.status, fresh.next_attempt_at = St.pending.value, now + timedelta(seconds=delay)
-                stats.retried += 1
-            log.warning("notification %s to channel %s failed (attempt %s): %s", fresh.id,
-                        fresh.channel_id, fresh.attempts, error)
-        session.add(fresh)
+            session.add(fresh)
+            return "sent"
+        if uncertain:
+            fresh.uncertain_attempts += 1
+        _after_failure(session, fresh, error, stats)
+    return "uncertain" if uncertain else "failed"
+
+
+def _after_failure(session: Session, row: Notification, error: str, stats: DeliveryStats) -> None:
+    """Retry later with backoff, or give up: out of attempts, or out of uncertain ones."""
+    settings = get_settings()
+    now = utcnow()
+    row.last_error = error[:1000]
+    if row.uncertain_attempts >= settings.notify_max_uncertain_attempts:
+        _give_up(session, row, f"送达未确认（{row.uncertain_attempts} 次发出后未获答复，对方可能已收到），"
+                               f"不再自动重发：{error[:400]}")
+        stats.failed += 1
+    elif row.attempts >= settings.notify_max_attempts:
+        _give_up(session, row, f"多次重试失败：{error[:500]}")
+        stats.failed += 1
+    else:
+        delay = min(settings.notify_backoff_seconds * 2 ** max(row.attempts - 1, 0), 3600.0)
+        row.status, row.next_attempt_at = St.pending.value, now + timedelta(seconds=delay)
+        stats.retried += 1
+    log.warning("notification %s to channel %s failed (attempt %s, %s uncertain): %s", row.id,
+                row.channel_id, row.attempts, row.uncertain_attempts, error)
+    session.add(row)
+
+
+def _give_up(session: Session, row: Notification, note: str) -> None:
+    """Mark a notice failed for good, audit it, and tell the duty officer through an alert."""
+    from core.alerts import service as alerts
+    from core.alerts.models import Alert
+
+    row.status, row.failed_at = St.failed.value, utcnow()
+    session.add(row)
+    assert row.id is not None
+    audit.record(session=session, entity="notification", entity_id=row.id, action="failed",
+                 actor_id=None, note=note[:500])
+    channel = session.get(NotificationChannel, row.channel_id)
+    name = channel.name if channel else f"#{row.channel_id}"
+    # One alert per channel and day: it is notified, re-notified and escalated like any other
+    # alert (through the channels that work), and a notice about it that fails opens nothing new.
+    day = to_local(row.failed_at).date().isoformat()
+    alerts.open_new(session=session, alert=Alert(
+        kind="notify", level="failed", dedupe_key=f"notify:ch{row.channel_id}:{day}",
+        reason=f"通知渠道「{name}」有通知发送失败（如「{row.subject[:60]}」），请在通知记录中查看并重发"[:500]))
 
 
 def _send_digest(channel_id: int, limiter: RateLimiter, sender: Sender, stats: DeliveryStats) -> None:
@@ -300,7 +349,7 @@ def _send_digest(channel_id: int, limiter: RateLimiter, sender: Sender, stats: D
             return  # nothing held, or still full: a later sweep tries again
         # The digest's key is its first held message: two workers cannot both build it.
         digest = Notification(dedupe_key=f"digest:ch{channel_id}:{first.id}", channel_id=channel_id,
-                              status=St.sending.value, claimed_at=utcnow(), attempts=0)
+                              status=St.sending.value, claimed_at=utcnow(), attempts=1)
         try:
             with session.begin_nested():
                 session.add(digest)
@@ -327,17 +376,45 @@ def _send_digest(channel_id: int, limiter: RateLimiter, sender: Sender, stats: D
         assert channel is not None
         digest = fresh
     stats.digests += 1
-    _send_claimed(digest, channel, sender, stats)
-    limiter.finished(channel_id=channel_id, token=token)
+    _finish(limiter, channel_id, token, _send_claimed(digest, channel, sender, stats))
 
 
 def _recover_stale_claims() -> None:
-    """A worker that died mid-send leaves 'sending' rows; after a while they are retried."""
+    """A worker that died mid-send leaves 'sending' rows: an attempt of unknown outcome each."""
     stale = utcnow() - timedelta(minutes=get_settings().notify_stale_claim_minutes)
     with session_scope() as session:
-        session.execute(sa.update(Notification).where(
-            col(Notification.status) == St.sending, col(Notification.claimed_at) < stale)
-            .values(status=St.pending.value))
+        rows = session.exec(select(Notification).where(
+            Notification.status == St.sending, col(Notification.claimed_at) < stale)
+            .with_for_update(skip_locked=True)).all()
+        for row in rows:
+            row.uncertain_attempts += 1
+            _after_failure(session, row, "发送中断（处理进程中途退出），不知对方是否收到", DeliveryStats())
+
+
+# Failed notices: what the duty officer sees and resends ------------------------------------
+
+def get_failed(*, session: Session, limit: int = 100) -> list[Notification]:
+    """Notices given up on, newest first (each may be resent)."""
+    return list(session.exec(select(Notification).where(Notification.status == St.failed)
+                             .order_by(col(Notification.failed_at).desc(), col(Notification.id).desc())
+                             .limit(limit)))
+
+
+def resend(*, session: Session, notification_id: int, actor_id: int | None) -> Notification:
+    """Queue a failed notice again with fresh attempts (audited); the next delivery sends it."""
+    row = session.get(Notification, notification_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"通知不存在: {notification_id}")
+    if row.status != St.failed:
+        raise Conflict(f"只有发送失败的通知可以重发（当前状态：{row.status}）")
+    before = {"status": row.status, "attempts": row.attempts, "uncertain_attempts": row.uncertain_attempts,
+              "last_error": row.last_error}
+    row.status, row.attempts, row.uncertain_attempts = St.pending.value, 0, 0
+    row.failed_at, row.next_attempt_at = None, utcnow()
+    session.add(row)
+    audit.record(session=session, entity="notification", entity_id=notification_id, action="resend",
+                 actor_id=actor_id, before=before, after={"status": row.status}, note="值班人员手动重发")
+    return row
 
 
 def _check_channel(kind: str, url: str, audiences: list[str]) -> None:

@@ -81,8 +81,10 @@ def process_mention(*, session: Session, mention_id: int) -> ProcessResult:
         bigrams=bigrams, at=seen, window=window, min_jaccard=settings.cluster_story_jaccard,
     )
     new_event = event_id is None
+    # An existing event is locked (SELECT ... FOR UPDATE) and re-read before its numbers change:
+    # two workers adding mentions to one event then take turns instead of overwriting each other.
     event = (events.create_from_mention(session=session, mention=mention, bigrams=bigrams) if event_id is None
-             else session.get(Event, event_id))
+             else events.lock(session=session, event_id=event_id))
     assert event is not None and event.id is not None
     mention.event_id = event.id
     session.add(mention)

@@ -159,5 +159,6 @@ def test_a_mention_the_analysis_chokes_on_is_kept_with_its_error_and_stops_being
     assert "ValueError" in mention.process_error
     assert sweep_outbox() == 0
     monkeypatch.undo()
-    # Once the cause is fixed, sending it again processes it normally.
-    assert process_mention(mention_id)["processed"] is True
+    assert process_mention(mention_id)["processed"] is False  # a stray re-delivery is refused
+    # Once the cause is fixed, a person sending it again has it processed normally.
+    assert process_mention(mention_id, force=True)["processed"] is True

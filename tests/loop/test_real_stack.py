@@ -26,7 +26,8 @@ from tests.loop.conftest import DINGTALK_SECRET, Office, Receiver, max_in_window
 
 pytestmark = pytest.mark.slow
 ALERT_ID = re.compile(r"\?alert=(\d+)")
-WINDOW = 4.0
+# 5 per 10 s: 26 notices overflow it however slowly a busy machine posts (20 per 4 s did not, under load).
+RATE, WINDOW = 5, 10.0
 # `celery -A worker.app ARGS` on this run's own queue. The shared test Redis database is used by
 # every pytest process on the machine: on the default "celery" queue another run's worker takes
 # our beats' tasks and runs them against ITS database (our notices then sit pending past the
@@ -83,6 +84,7 @@ def stack(app_env: Settings, own_redis: str, tmp_path: Path,
 
     queue = f"yuqing-loop-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     for key, value in {"YUQING_REDIS_URL": redis_url, "YUQING_LOOP_SWEEP_SECONDS": "1",
+                       "YUQING_NOTIFY_RATE_PER_WINDOW": str(RATE),
                        "YUQING_NOTIFY_RATE_WINDOW_SECONDS": str(WINDOW),
                        "YUQING_NOTIFY_BACKOFF_SECONDS": "1"}.items():
         monkeypatch.setenv(key, value)
@@ -138,7 +140,7 @@ def test_each_notice_reaches_each_robot_once_signed_and_within_the_rate_limit(
             return len(s.exec(select(Notification).where(
                 col(Notification.status).in_(("pending", "sending", "held")))).all())
 
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a generous bound: digests wait for the window to free
     while (unfinished() or len(receiver.messages) < 2) and time.monotonic() < deadline:
         assert all(p.poll() is None for p in stack), "a worker or beat process died"
         time.sleep(0.5)
@@ -149,11 +151,11 @@ def test_each_notice_reaches_each_robot_once_signed_and_within_the_rate_limit(
         got = receiver.on(path)
         seen = sorted(int(m) for msg in got for m in ALERT_ID.findall(msg.text()))
         assert seen == sorted(ids), path  # every alert's notice exactly once
-        assert max_in_window([m.at for m in got], WINDOW) <= 20, path
+        assert max_in_window([m.at for m in got], WINDOW) <= RATE, path
         assert all("@王值班" in m.text() or "消息汇总" in m.text() for m in got)
     with Session(get_engine()) as s:
         digests = {n.digest_id for n in s.exec(select(Notification).where(Notification.status == "digested"))}
-    assert digests, "26 notices in a few seconds must overflow a limit of 20 per robot"
+    assert digests, f"26 notices must overflow a limit of {RATE} per robot"
     assert sum("消息汇总" in m.text() for m in receiver.messages) == len(digests)  # the overflow, as digests
     ding = receiver.on("/dingtalk/robot/send")
     assert all(m.query.get("timestamp") and m.query.get("sign") for m in ding)

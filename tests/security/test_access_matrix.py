@@ -171,6 +171,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/calendar/days/{day}"): Rule(ADMIN),
     ("POST", "/api/calendar/import"): Rule(ADMIN, body=form_file("days.csv", "2031-01-02,holiday,元旦\n".encode())),
     ("GET", "/api/calendar/status"): Rule(ALL),
+    ("GET", "/api/notifications/failed"): Rule(DISPATCH),
+    ("POST", "/api/notifications/{notification_id}/resend"): Rule(DISPATCH),
 }
 # Pages and assets of the web app: no data, no token needed.
 NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}")}
@@ -268,7 +270,8 @@ def world(session: Session, office: Office, database_url: str) -> World:
 def fill(path: str, world: World, target: str) -> str:
     thing = world.things[target]
     values = {"ticket_id": thing.ticket_id, "event_id": thing.event_id,
-              "mention_id": thing.mention_id, "alert_id": thing.alert_id, "day": "2031-01-01", **world.ids}
+              "mention_id": thing.mention_id, "alert_id": thing.alert_id,
+              "day": "2031-01-01", "notification_id": 999999, **world.ids}
     for name, value in values.items():
         path = path.replace("{" + name + "}", str(value))
     return path
