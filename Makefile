@@ -1,29 +1,42 @@
-# The two commands of the README: `make run` and `make test`. Both set everything up first.
+# The two commands of the README: `make run` and `make test`. Both set everything up first,
+# including the web application (npm ci + vue-tsc + vite build from the lock file; no CDN).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-ECHARTS := dashboards/node_modules/echarts/dist/echarts.min.js
+WEB    := dashboards
+NPM_STAMP := $(WEB)/node_modules/.package-lock.json
+WEB_BUILD := $(WEB)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts \
+	$(WEB)/tsconfig.json $(WEB)/tsconfig.app.json
 
-.PHONY: install run test lint typecheck check bench clean
+.PHONY: install web run test lint typecheck check bench clean openapi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
-# ECharts comes from the npm registry and is served by the app itself (no CDN on an intranet).
-$(ECHARTS): dashboards/package.json dashboards/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-		cd dashboards && npm ci --no-audit --no-fund --loglevel=error; \
-	else \
-		echo "npm not found: the dashboard works, but without its trend chart"; \
-	fi
+$(NPM_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "未找到 npm：网页应用需要 Node.js 20+ 与 npm 构建（apt-get install nodejs npm）" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
 
-install: $(STAMP) $(ECHARTS)
+# vue-tsc runs before vite build, so an API field renamed in openapi.json breaks the build.
+$(WEB_BUILD): $(NPM_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && npm run --silent build
+
+web: $(WEB_BUILD)
+
+install: $(STAMP) $(WEB_BUILD)
+
+# API types for the web app: dump app.openapi() (no server needed), then generate src/api/schema.d.ts.
+openapi: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m dashboards.openapi_dump
+	cd $(WEB) && npm run --silent gen:api
 
 run: install
-	$(BIN)/yuqing run
+	$(if $(PORT),YUQING_PORT=$(PORT) )$(BIN)/yuqing run
 
 test: install
 	$(BIN)/python -m pytest
@@ -33,6 +46,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy core crawlers worker api dashboards cli
+	cd $(WEB) && npm run --silent typecheck
 
 check: lint typecheck test
 
@@ -40,4 +54,4 @@ bench: install
 	$(BIN)/python benchmarks/analysis.py
 
 clean:
-	rm -rf $(VENV) var dashboards/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache
