@@ -20,11 +20,13 @@ from api.routers import (
     ledger,
     mentions,
     notifications,
+    reference,
     reports,
     sources,
     tickets,
     units,
     users,
+    workspace,
 )
 from api.routers.health import app_version
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -79,8 +81,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
-                   reports, duty, notifications, ledger, intake):
+    for module in (health, auth, users, workspace, mentions, events, alerts, tickets, units, sources,
+                   reports, duty, notifications, ledger, intake, reference):
         app.include_router(module.router)
     app.include_router(ledger.audit_router)
     dashboards_web.mount(app)

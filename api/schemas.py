@@ -44,8 +44,9 @@ class EventDetail(EventPublic):
 
 class TicketOpen(BaseModel):
     event_id: int
-    unit_id: int | None = None
-    handler_id: int | None = None
+    unit_id: int | None = None  # 牵头单位
+    handler_id: int | None = None  # 承办人
+    assisting_unit_ids: list[int] = []  # 协办单位
     note: str = Field(default="", max_length=2000)
 
 

@@ -1,36 +1,73 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from api.deps import CurrentUser, Dispatcher, SessionDep
 from api.schemas import ManualMentionIn
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound
+from core.mentions import search
 from core.mentions import service as mentions
 from core.mentions.models import Mention, MentionCreate, MentionPublic
+from core.mentions.search import Filters, MentionPage
+from core.tickets import queues
+from core.users.models import User
 from worker.dispatch import enqueue_mentions
 
 router = APIRouter(prefix="/api/mentions", tags=["信息"])
 
 
+def _visible(session: SessionDep, user: User, mention: Mention | None, mention_id: int) -> Mention:
+    if mention is None:
+        raise NotFound(f"信息不存在: {mention_id}")
+    if queues.event_ids_visible_to(user) is not None and (
+            mention.event_id is None
+            or not queues.can_see_event(session=session, user=user, event_id=mention.event_id)):
+        raise Forbidden("只能查看本单位工单所涉及的信息")
+    return mention
+
+
 @router.get("", response_model=list[MentionPublic])
-def list_mentions(session: SessionDep, _: CurrentUser, event_id: int | None = None,
+def list_mentions(session: SessionDep, user: CurrentUser, event_id: int | None = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100,
                   offset: Annotated[int, Query(ge=0)] = 0) -> list[Mention]:
-    """信息列表（最新在前），可按舆情事件筛选。"""
+    """信息列表（最新在前），可按舆情事件筛选；承办人只看到本单位工单的信息。"""
+    if queues.event_ids_visible_to(user) is not None and (
+            event_id is None or not queues.can_see_event(session=session, user=user, event_id=event_id)):
+        return []
     return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset)
 
 
+@router.get("/search", response_model=MentionPage)
+def search_mentions(
+        session: SessionDep, user: CurrentUser,
+        q: Annotated[str, Query(max_length=100, description="关键词（空格分隔，须全部出现在标题、正文或作者中）")] = "",
+        channel: Annotated[str | None, Query(description="渠道：weibo wechat forum board news hotline manual")] = None,
+        source_id: int | None = None,
+        topic: Annotated[str | None, Query(description="话题代码（人工改正优先）")] = None,
+        sentiment: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
+        place: Annotated[str | None, Query(max_length=50, description="地名（辖区地名库中的名称）")] = None,
+        relevant: Annotated[bool | None, Query(description="是否与本辖区相关")] = None,
+        event_id: int | None = None,
+        since: Annotated[datetime | None, Query(description="起始时间（含），ISO 8601")] = None,
+        until: Annotated[datetime | None, Query(description="结束时间（不含），ISO 8601")] = None,
+        cursor: Annotated[str | None, Query(max_length=200, description="上一页返回的 next_cursor")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MentionPage:
+    """检索采集到的信息：按关键词、渠道、来源、话题、情感、地名、相关性和时间筛选，最新在前，游标翻页。"""
+    filters = Filters(q=q, channel=channel, source_id=source_id, topic=topic, sentiment=sentiment,
+                      place=place, relevant=relevant, event_id=event_id, since=since, until=until)
+    return search.search(session=session, filters=filters, cursor=cursor, limit=limit,
+                         visible_events=queues.event_ids_visible_to(user))
+
+
 @router.get("/{mention_id}", response_model=MentionPublic)
-def get_mention(session: SessionDep, _: CurrentUser, mention_id: int) -> Mention:
+def get_mention(session: SessionDep, user: CurrentUser, mention_id: int) -> Mention:
     """单条信息。"""
-    mention = mentions.get(session=session, mention_id=mention_id)
-    if mention is None:
-        raise NotFound(f"信息不存在: {mention_id}")
-    return mention
+    return _visible(session, user, mentions.get(session=session, mention_id=mention_id), mention_id)
 
 
 @router.post("", response_model=MentionPublic, status_code=status.HTTP_201_CREATED,

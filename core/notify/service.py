@@ -94,6 +94,29 @@ def update_channel(*, session: Session, channel_id: int, channel_in: Notificatio
     return channel
 
 
+def send_test(*, session: Session, channel_id: int, actor_id: int | None) -> tuple[bool, str]:
+    """Send a test message through the channel now (not via the outbox); (sent, error)."""
+    from core.notify.models import Notification as Message
+
+    channel = get_channel(session=session, channel_id=channel_id)
+    message = Message(dedupe_key=f"test:ch{channel_id}:{utcnow():%Y%m%d%H%M%S}", channel_id=channel_id,
+                      subject="【测试】舆情系统通知渠道测试",
+                      body=f"这是一条测试消息，用于确认通知渠道“{channel.name}”可以送达。无需处理。",
+                      link=get_settings().public_url)
+    error = ""
+    try:
+        senders.send(channel, message)
+    except senders.SendError as exc:
+        # Secrets are write-only: a robot key in the URL must not come back in the error.
+        error = str(exc)
+        for secret in (channel.url, channel.secret or ""):
+            if secret:
+                error = error.replace(secret, "…")
+    audit.record(session=session, entity="channel", entity_id=channel_id, action="test",
+                 actor_id=actor_id, after={"sent": not error}, note=error[:500] or "测试消息已发送")
+    return not error, error
+
+
 def get_channel(*, session: Session, channel_id: int) -> NotificationChannel:
     """A channel or NotFound."""
     channel = session.get(NotificationChannel, channel_id)

@@ -74,6 +74,10 @@ class Ticket(TicketBase, table=True):
     paused_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     paused_working_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     reopened_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The public reply being written (回应稿): what the leader reads before signing off.
+    draft_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    draft_updated_at: datetime | None = time_field()
+    draft_updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
 class TicketCreate(SQLModel):
@@ -113,6 +117,9 @@ class TicketPublic(TicketBase):
     pause_reason: str = ""
     paused_seconds: int = 0
     reopened_count: int = 0
+    draft_text: str = ""
+    draft_updated_at: datetime | None = None
+    draft_updated_by_id: int | None = None
 
 
 class TicketTimeline(SQLModel, table=True):

@@ -47,7 +47,9 @@ def test_it_stores_a_hotline_call_and_sends_it_for_analysis(
     assert again.status_code == 200 and again.json()["id"] == mention["id"]
     assert queued == [[mention["id"]]]  # a duplicate is not processed twice
 
-    assert client.get(f"/api/mentions/{mention['id']}", headers=h["handler"]).status_code == 200
+    assert client.get(f"/api/mentions/{mention['id']}", headers=h["duty"]).status_code == 200
+    # A unit handler sees only the posts of his unit's tickets (DESIGN: access).
+    assert client.get(f"/api/mentions/{mention['id']}", headers=h["handler"]).status_code == 403
     listed = client.get("/api/mentions", headers=h["leader"]).json()
     assert [m["id"] for m in listed] == [mention["id"]]
     assert client.get("/api/mentions/999999", headers=h["duty"]).status_code == 404
@@ -77,7 +79,7 @@ def test_it_lists_events_by_grade_and_shows_one_with_its_mentions(
     assert [e["id"] for e in graded] == [serious.id]
     by_topic = client.get("/api/events?topic=facilities", headers=h["duty"]).json()
     assert [e["title"] for e in by_topic] == ["路灯不亮"]
-    detail = client.get(f"/api/events/{serious.id}", headers=h["handler"]).json()
+    detail = client.get(f"/api/events/{serious.id}", headers=h["leader"]).json()
     assert detail["title"] == "化粪池外溢"
     assert [m["event_id"] for m in detail["mentions"]] == [serious.id]
     assert client.get("/api/events/999999", headers=h["duty"]).status_code == 404
