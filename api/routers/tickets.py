@@ -94,7 +94,9 @@ def list_tickets(session: SessionDep, user: CurrentUser,
                 return []
             unit_id = own_unit
         found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset)
-    return queues.views(session=session, items=found, with_posts=queue == "review")
+    # The leader signs what answers the posts: his queues carry them.
+    with_posts = queue == "review" or (queue == "mine" and user.role == Role.leader)
+    return queues.views(session=session, items=found, with_posts=with_posts)
 
 
 @router.post("", response_model=TicketView, status_code=status.HTTP_201_CREATED,
