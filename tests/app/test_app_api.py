@@ -120,8 +120,8 @@ def test_a_false_alarm_closes_the_alert_of_the_event(
     assert client.post(f"/api/tickets/{ticket['id']}/dismiss", headers=h["duty"],
                        json={"reason": "广告"}).status_code == 200
     other = make_event("另一条广告", grade="IV", alert=True)
-    other_alert = [a for a in client.get("/api/alerts?state=open", headers=h["duty"]).json()
-                   if a["event_id"] == other.id][0]
+    other_alert = next(a for a in client.get("/api/alerts?state=open", headers=h["duty"]).json()
+                       if a["event_id"] == other.id)
     # An alert signed for may still be called a false alarm once looked at.
     assert client.post(f"/api/alerts/{other_alert['id']}/acknowledge", headers=h["duty"]).status_code == 200
     res = client.post(f"/api/alerts/{other_alert['id']}/dismiss", headers=h["duty"], json={"reason": "广告"})
@@ -244,7 +244,8 @@ def test_mention_search_filters_and_pages_newest_first_without_gaps_or_repeats(
     event = make_event("停车难", grade="IV", topic="parking", seen_at=base)
     same_time = base + timedelta(hours=5)
     for n in range(9):
-        add_post(session, event, f"站前小区停车难第{n}帖", at=same_time if n in (3, 4, 5) else base + timedelta(hours=n),
+        at = same_time if n in (3, 4, 5) else base + timedelta(hours=n)  # ties are paged by id
+        add_post(session, event, f"站前小区停车难第{n}帖", at=at,
                  places=["站前小区"] if n % 2 else ["新抚区"], sentiment="negative" if n < 6 else "neutral",
                  channel="weibo" if n < 7 else "forum")
     expected = [m.id for m in session.exec(select(Mention).where(Mention.event_id == event.id))]
