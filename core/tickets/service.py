@@ -437,7 +437,8 @@ def return_draft(*, session: Session, ticket_id: int, actor_id: int | None, reas
 
 
 def update_notes(*, session: Session, ticket_id: int, actor_id: int | None,
-                 online_note: str | None = None, offline_note: str | None = None) -> Ticket:
+                 online_note: str | None = None, offline_note: str | None = None,
+                 at: datetime | None = None) -> Ticket:
     """Record 线上情况 / 线下情况."""
     ticket = get(session=session, ticket_id=ticket_id)
     changes: dict[str, Any] = {}
@@ -451,7 +452,7 @@ def update_notes(*, session: Session, ticket_id: int, actor_id: int | None,
         ticket.offline_note = offline_note
         texts.append(f"线下情况：{offline_note[:200]}")
     if texts:
-        ticket.updated_at = utcnow()
+        ticket.updated_at = ensure_utc(at) if at else utcnow()
         assert ticket.id is not None
         _log(session, ticket.id, actor_id, "note", ticket.state, ticket.state, "；".join(texts),
              at=ticket.updated_at, changes=changes)
