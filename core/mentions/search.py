@@ -144,8 +144,9 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
         stmt = stmt.where(col(Mention.event_id).in_(visible_events))
     if cursor:
         seen, last_id = decode_cursor(cursor)
-        stmt = stmt.where(sa.or_(col(Mention.seen_at) < seen,
-                                 sa.and_(col(Mention.seen_at) == seen, col(Mention.id) < last_id)))
+        # (seen_at, id) < (seen, last_id), written so that the seen_at range bounds the index scan.
+        stmt = stmt.where(col(Mention.seen_at) <= seen,
+                          sa.or_(col(Mention.seen_at) < seen, col(Mention.id) < last_id))
     stmt = stmt.order_by(col(Mention.seen_at).desc(), col(Mention.id).desc()).limit(limit + 1)
     rows = list(session.exec(stmt))
     items = [_item(r) for r in rows[:limit]]
