@@ -39,7 +39,11 @@ class ManualMentionIn(BaseModel):
 
 
 class EventDetail(EventPublic):
-    mentions: list[MentionPublic]
+    mentions: list[MentionPublic]  # oldest first: the event's timeline
+    ticket_id: int | None = None
+    ticket_state: str | None = None
+    alert_id: int | None = None
+    alert_status: str | None = None
 
 
 class TicketOpen(BaseModel):

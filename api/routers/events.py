@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from api.deps import CurrentUser, SessionDep
 from api.schemas import EventDetail
+from core.alerts import service as alert_service
 from core.errors import Forbidden, NotFound
 from core.events import service as events
 from core.events import views as event_views
@@ -14,6 +15,8 @@ from core.events.models import Event, EventPublic
 from core.mentions import service as mentions
 from core.mentions.models import MentionPublic
 from core.tickets import queues
+from core.tickets import service as ticket_service
+from core.timeutil import ensure_utc
 from core.users.models import User
 
 router = APIRouter(prefix="/api/events", tags=["舆情事件"])
@@ -45,13 +48,18 @@ def list_events(session: SessionDep, user: CurrentUser, grade: str | None = None
 
 @router.get("/{event_id}", response_model=EventDetail)
 def get_event(session: SessionDep, user: CurrentUser, event_id: int) -> EventDetail:
-    """单个舆情事件及其信息。"""
+    """单个舆情事件：其信息（按时间先后）、工单和预警。"""
     _check(session, user, event_id)
     event = events.get(session=session, event_id=event_id)
     items = mentions.get_all(session=session, event_id=event_id, limit=500)
+    items.sort(key=lambda m: (ensure_utc(m.seen_at or m.created_at), m.id or 0))
+    ticket = ticket_service.get_for_event(session=session, event_id=event_id)
+    alert = alert_service.for_event(session=session, event_id=event_id)
     return EventDetail.model_validate({
         **EventPublic.model_validate(event).model_dump(),
         "mentions": [MentionPublic.model_validate(m) for m in items],
+        "ticket_id": ticket.id if ticket else None, "ticket_state": ticket.state if ticket else None,
+        "alert_id": alert.id if alert else None, "alert_status": alert.status if alert else None,
     })
 
 

@@ -370,3 +370,27 @@ def test_admin_edits_units_test_sends_a_channel_and_reads_taxonomy_and_gazetteer
     assert parking["label"] == "停车管理" and parking["keywords"]
     gazetteer = client.get("/api/gazetteer", headers=h["duty"]).json()
     assert gazetteer["places"] and all(p["name"] for p in gazetteer["places"])
+
+
+def test_a_raised_grade_notifies_the_duty_officer_again_from_the_time_it_rose(
+        client: TestClient, office: dict[str, Any], session: Session,
+        make_event: Callable[..., Event]) -> None:
+    from core.notify import service as notify
+    from core.notify.models import Notification, NotificationChannelCreate
+
+    notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
+        name="值班群", kind="wecom", url="http://127.0.0.1:9/cgi-bin/webhook/send?key=k"))
+    event = make_event("站前广场积水", grade="IV")
+    first = alerts.open_for_event(session=session, event=event, now=utcnow() - timedelta(hours=3))
+    session.commit()
+    assert first is not None and first.id is not None
+    event.grade, event.grade_reason = "III", "负面评论持续增加"
+    raised = alerts.open_for_event(session=session, event=event)
+    session.commit()
+    # Step 1 again (a fresh notice), not the last step of an alert three hours old.
+    assert raised is not None and raised.notify_step == 1
+    keys = sorted(n.dedupe_key.split(":ch")[0] for n in session.exec(
+        select(Notification).where(Notification.alert_id == first.id)))
+    assert keys == [f"alert:{first.id}:III:step1:duty", f"alert:{first.id}:step1:duty"]
+    detail = client.get(f"/api/events/{event.id}", headers=office["h"]["duty"]).json()
+    assert (detail["alert_id"], detail["alert_status"], detail["ticket_id"]) == (first.id, "open", None)
