@@ -34,6 +34,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('seen_at', core.timeutil.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_mention_seen', ['seen_at', 'id'], unique=False)
     op.execute("UPDATE mention SET seen_at = COALESCE(published_at, created_at)")
+    # One alert row per event from now on: the inbox keeps the newest row of each event, and an
+    # event that already has its ticket needs no open alert.
+    op.execute("UPDATE alert SET status = 'closed', close_note = '同一事件的较早预警（已合并为一行）' "
+               "WHERE kind = 'event' AND status IN ('open', 'acknowledged') AND id NOT IN "
+               "(SELECT max(id) FROM alert WHERE kind = 'event' GROUP BY event_id)")
+    op.execute("UPDATE alert SET status = 'closed', close_note = '已开单' "
+               "WHERE kind = 'event' AND status IN ('open', 'acknowledged') "
+               "AND event_id IN (SELECT event_id FROM ticket)")
 
 
 def downgrade() -> None:
