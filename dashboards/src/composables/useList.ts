@@ -47,6 +47,8 @@ export function useList<T, Q extends Record<string, string>>(
   function writeRoute(): void {
     if (!sync) return
     const q: Record<string, string> = {}
+    // keep query keys the list does not own (e.g. ?id= of a selected row)
+    for (const [k, v] of Object.entries(route.query)) if (!(k in defaults) && k !== 'page' && typeof v === 'string') q[k] = v
     for (const [k, v] of Object.entries(query as Record<string, string>)) if (v !== '' && v !== defaults[k]) q[k] = v
     if (page.value > 1) q.page = String(page.value)
     const current = JSON.stringify(route.query)
