@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * List Alerts
-         * @description 预警列表（最新在前），可按状态筛选。
+         * @description 预警收件箱：每个事件一行（等级升高时更新该行），最新在前；含等级、原因、话题、信息数和工单。
          */
         get: operations["list_alerts_api_alerts_get"];
         put?: never;
@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Get Alert
-         * @description 单条预警（含通知步骤）。
+         * @description 单条预警，含事件的原帖（正文、来源、作者、时间、链接、互动量）。
          */
         get: operations["get_alert_api_alerts__alert_id__get"];
         put?: never;
@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Dismiss
-         * @description 驳回预警（误报），须填写原因。
+         * @description 标记误报（须填写原因，原帖进入分类器训练样本）。
          */
         post: operations["dismiss_api_alerts__alert_id__dismiss_post"];
         delete?: never;
@@ -93,7 +93,7 @@ export interface paths {
         };
         /**
          * Alert Timeline
-         * @description 预警的处理记录：生成、通知、再次提醒、升级、签收或驳回。
+         * @description 预警的处理记录：生成、通知、再次提醒、升级、签收、驳回或关闭。
          */
         get: operations["alert_timeline_api_alerts__alert_id__timeline_get"];
         put?: never;
@@ -153,7 +153,9 @@ export interface paths {
         };
         /**
          * Dashboard Summary
-         * @description 大屏数据：各项计数、近 N 天（北京时间）信息量与负面信息趋势、未处理预警。
+         * @description 领导看板：趋势、话题、情感、渠道、地域分布、等级、回应及时率、热点事件、各单位在办与超期工单、未处理预警。
+         *
+         *     承办人看不到全局统计（请用工作台 /api/workspace）。
          */
         get: operations["dashboard_summary_api_dashboard_summary_get"];
         put?: never;
@@ -325,7 +327,7 @@ export interface paths {
         };
         /**
          * List Events
-         * @description 舆情事件（最近活跃在前），可按等级（I–IV）和话题筛选。
+         * @description 舆情事件（最近活跃在前），可按等级（I–IV）和话题筛选；承办人只看到本单位工单的事件。
          */
         get: operations["list_events_api_events_get"];
         put?: never;
@@ -345,9 +347,69 @@ export interface paths {
         };
         /**
          * Get Event
-         * @description 单个舆情事件及其信息。
+         * @description 单个舆情事件：其信息（按时间先后）、工单和预警。
          */
         get: operations["get_event_api_events__event_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/{event_id}/grades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Grade History
+         * @description 等级变化记录（每次定级或升级的时间与原因），最早在前。
+         */
+        get: operations["grade_history_api_events__event_id__grades_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/{event_id}/spread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Spread
+         * @description 传播情况：各渠道信息数与互动量，逐小时（北京时间）信息数与互动量。
+         */
+        get: operations["spread_api_events__event_id__spread_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gazetteer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Gazetteer
+         * @description 辖区地名库（名称、层级、别名）。
+         */
+        get: operations["gazetteer_api_gazetteer_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -445,7 +507,7 @@ export interface paths {
         };
         /**
          * List Mentions
-         * @description 信息列表（最新在前），可按舆情事件筛选。
+         * @description 信息列表（最新在前），可按舆情事件筛选；承办人只看到本单位工单的信息。
          */
         get: operations["list_mentions_api_mentions_get"];
         put?: never;
@@ -454,6 +516,26 @@ export interface paths {
          * @description 人工录入 / 热线电话：先入库，提交后再送入分析队列。
          */
         post: operations["create_mention_api_mentions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/mentions/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search Mentions
+         * @description 检索采集到的信息：按关键词、渠道、来源、话题、情感、地名、相关性和时间筛选，最新在前，游标翻页。
+         */
+        get: operations["search_mentions_api_mentions_search_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -562,6 +644,26 @@ export interface paths {
          * @description 修改通知渠道或停用（不删除）。
          */
         patch: operations["update_channel_api_notifications_channels__channel_id__patch"];
+        trace?: never;
+    };
+    "/api/notifications/channels/{channel_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Channel
+         * @description 立即发送一条测试消息（仅管理员），返回是否送达及失败原因。
+         */
+        post: operations["test_channel_api_notifications_channels__channel_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/reports/annual": {
@@ -676,6 +778,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sources/{source_id}/test-fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Fetch
+         * @description 立即采集一次该监测源（仅管理员），返回读到和新增的条数、错误与健康状态。
+         */
+        post: operations["test_fetch_api_sources__source_id__test_fetch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/taxonomy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Taxonomy
+         * @description 话题分类及其规则（关键词、正则、排除词、季节）和敏感词。
+         */
+        get: operations["taxonomy_api_taxonomy_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tickets": {
         parameters: {
             query?: never;
@@ -685,13 +827,13 @@ export interface paths {
         };
         /**
          * List Tickets
-         * @description 工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。
+         * @description 工单队列；承办人只能看到本单位牵头或协办的工单。待审核队列附回应稿所答复的原帖。
          */
         get: operations["list_tickets_api_tickets_get"];
         put?: never;
         /**
          * Open Ticket
-         * @description 由舆情事件开单（每个事件一张工单）；指定单位时同时交办。
+         * @description 开单：由舆情事件开单（每个事件一张工单），可同时交办牵头单位、承办人和协办单位；该事件的预警随之关闭。
          */
         post: operations["open_ticket_api_tickets_post"];
         delete?: never;
@@ -729,7 +871,7 @@ export interface paths {
         };
         /**
          * Get Ticket
-         * @description 单张工单，含时限、处置时间线、计时暂停和回应记录。
+         * @description 单张工单，含时限、回应稿、所答复的原帖、处置时间线、计时暂停和回应记录。
          */
         get: operations["get_ticket_api_tickets__ticket_id__get"];
         put?: never;
@@ -774,6 +916,26 @@ export interface paths {
          * @description 标记误报（须填写原因，原帖进入分类器训练样本）。
          */
         post: operations["dismiss_api_tickets__ticket_id__dismiss_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tickets/{ticket_id}/draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save Draft
+         * @description 保存回应稿（牵头单位承办人或值班人员）；已交办的工单随之转为处置中，待审核时不能修改。
+         */
+        put: operations["save_draft_api_tickets__ticket_id__draft_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -904,6 +1066,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tickets/{ticket_id}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return Draft
+         * @description 领导退回回应稿（待审核 → 处置中），须填写原因。
+         */
+        post: operations["return_draft_api_tickets__ticket_id__return_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tickets/{ticket_id}/review": {
         parameters: {
             query?: never;
@@ -1028,6 +1210,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/units/{unit_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Unit
+         * @description 修改责任单位名称、类型、主管话题或联系方式（仅管理员，留痕）；重名返回 409。
+         */
+        patch: operations["update_unit_api_units__unit_id__patch"];
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -1072,59 +1274,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Workspace
+         * @description 工作台：待我处理（领导为待我签发，值班为待交办）、已超期、即将超期、未签收预警和各队列数量。
+         */
+        get: operations["my_workspace_api_workspace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** AlertDismiss */
-        AlertDismiss: {
-            /** Reason */
-            reason: string;
-        };
-        /** AlertPublic */
-        AlertPublic: {
+        /** AlertDetail */
+        AlertDetail: {
             /** Acknowledged At */
             acknowledged_at: string | null;
             /** Acknowledged By Id */
             acknowledged_by_id: number | null;
+            /** Channels */
+            channels: string[];
+            /** Close Note */
+            close_note: string;
+            /** Closed At */
+            closed_at: string | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Dedupe Key */
-            dedupe_key: string;
             /** Dismiss Reason */
             dismiss_reason: string;
+            /** Engagement */
+            engagement: number;
+            /** Event Grade */
+            event_grade: string | null;
             /** Event Id */
-            event_id?: number | null;
+            event_id: number | null;
+            /** Event Title */
+            event_title: string;
+            /** First Seen At */
+            first_seen_at: string | null;
             /** Id */
             id: number;
-            /**
-             * Kind
-             * @default event
-             */
+            /** Kind */
             kind: string;
-            /** Last Notified At */
-            last_notified_at?: string | null;
+            /** Last Seen At */
+            last_seen_at: string | null;
             /** Level */
             level: string;
-            /** Notified At */
-            notified_at?: string | null;
-            /**
-             * Notify Step
-             * @default 0
-             */
+            /** Level Label */
+            level_label: string;
+            /** Mention Count */
+            mention_count: number;
+            /** Notify Step */
             notify_step: number;
-            /**
-             * Reason
-             * @default
-             */
+            /** Places */
+            places: string[];
+            /** Posts */
+            posts: components["schemas"]["PostBrief"][];
+            /** Raised At */
+            raised_at: string | null;
+            /** Reason */
             reason: string;
             /** Source Id */
-            source_id?: number | null;
+            source_id: number | null;
+            /** Source Name */
+            source_name: string;
             /** Status */
             status: string;
+            /** Status Label */
+            status_label: string;
+            /** Ticket Id */
+            ticket_id: number | null;
+            /** Ticket State */
+            ticket_state: string | null;
+            /** Ticket State Label */
+            ticket_state_label: string;
+            /** Topic */
+            topic: string;
+            /** Topic Label */
+            topic_label: string;
+        };
+        /** AlertDismiss */
+        AlertDismiss: {
+            /** Reason */
+            reason: string;
+        };
+        /** AlertRow */
+        AlertRow: {
+            /** Acknowledged At */
+            acknowledged_at: string | null;
+            /** Acknowledged By Id */
+            acknowledged_by_id: number | null;
+            /** Channels */
+            channels: string[];
+            /** Close Note */
+            close_note: string;
+            /** Closed At */
+            closed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dismiss Reason */
+            dismiss_reason: string;
+            /** Engagement */
+            engagement: number;
+            /** Event Grade */
+            event_grade: string | null;
+            /** Event Id */
+            event_id: number | null;
+            /** Event Title */
+            event_title: string;
+            /** First Seen At */
+            first_seen_at: string | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Level */
+            level: string;
+            /** Level Label */
+            level_label: string;
+            /** Mention Count */
+            mention_count: number;
+            /** Notify Step */
+            notify_step: number;
+            /** Places */
+            places: string[];
+            /** Raised At */
+            raised_at: string | null;
+            /** Reason */
+            reason: string;
+            /** Source Id */
+            source_id: number | null;
+            /** Source Name */
+            source_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Ticket Id */
+            ticket_id: number | null;
+            /** Ticket State */
+            ticket_state: string | null;
+            /** Ticket State Label */
+            ticket_state_label: string;
+            /** Topic */
+            topic: string;
+            /** Topic Label */
+            topic_label: string;
         };
         /** AuditLogPublic */
         AuditLogPublic: {
@@ -1251,6 +1566,24 @@ export interface components {
              */
             title: string;
         };
+        /** ChannelSpread */
+        ChannelSpread: {
+            /** Channel */
+            channel: string;
+            /** Engagement */
+            engagement: number;
+            /** Label */
+            label: string;
+            /** Mentions */
+            mentions: number;
+        };
+        /** ChannelTestResult */
+        ChannelTestResult: {
+            /** Error */
+            error: string;
+            /** Sent */
+            sent: boolean;
+        };
         /** Counts */
         Counts: {
             /** Mentions Today */
@@ -1266,6 +1599,19 @@ export interface components {
         };
         /** DashboardSummary */
         DashboardSummary: {
+            /**
+             * Channels
+             * @default []
+             */
+            channels: components["schemas"]["LabelCount"][];
+            /**
+             * @default {
+             *       "late": 0,
+             *       "on_time": 0,
+             *       "pending": 0
+             *     }
+             */
+            close_timeliness: components["schemas"]["Timeliness"];
             counts: components["schemas"]["Counts"];
             /** Days */
             days: number;
@@ -1279,18 +1625,50 @@ export interface components {
             /** Open Alerts */
             open_alerts: components["schemas"]["OpenAlert"][];
             /**
+             * Places
+             * @default []
+             */
+            places: components["schemas"]["LabelCount"][];
+            /**
+             * Sentiment
+             * @default []
+             */
+            sentiment: components["schemas"]["LabelCount"][];
+            /** Since */
+            since?: string | null;
+            /**
              * Sources
              * @default []
              */
             sources: components["schemas"]["SourceHealth"][];
             /** Tickets By State */
             tickets_by_state: components["schemas"]["StateCount"][];
+            /**
+             * Tickets By Unit
+             * @default []
+             */
+            tickets_by_unit: components["schemas"]["UnitTickets"][];
+            /**
+             * @default {
+             *       "late": 0,
+             *       "on_time": 0,
+             *       "pending": 0
+             *     }
+             */
+            timeliness: components["schemas"]["Timeliness"];
             /** Timezone */
             timezone: string;
+            /**
+             * Top Events
+             * @default []
+             */
+            top_events: components["schemas"]["TopEvent"][];
             /** Topics */
             topics: components["schemas"]["TopicCount"][];
             /** Trend */
             trend: components["schemas"]["TrendPoint"][];
+            /** Until */
+            until?: string | null;
         };
         /** Deadline */
         Deadline: {
@@ -1309,6 +1687,11 @@ export interface components {
             met_at: string | null;
             /** Status */
             status: string;
+        };
+        /** DraftIn */
+        DraftIn: {
+            /** Text */
+            text: string;
         };
         /** DutyShiftCreate */
         DutyShiftCreate: {
@@ -1371,6 +1754,10 @@ export interface components {
         };
         /** EventDetail */
         EventDetail: {
+            /** Alert Id */
+            alert_id?: number | null;
+            /** Alert Status */
+            alert_status?: string | null;
             /** Channels */
             channels: string[];
             /**
@@ -1409,6 +1796,10 @@ export interface components {
              * @default open
              */
             status: string;
+            /** Ticket Id */
+            ticket_id?: number | null;
+            /** Ticket State */
+            ticket_state?: string | null;
             /**
              * Title
              * @default
@@ -1473,12 +1864,52 @@ export interface components {
             /** Topics */
             topics: string[];
         };
+        /** EventSpread */
+        EventSpread: {
+            /** Channels */
+            channels: components["schemas"]["ChannelSpread"][];
+            /** Event Id */
+            event_id: number;
+            /** Hours */
+            hours: components["schemas"]["HourSpread"][];
+            /** Timezone */
+            timezone: string;
+        };
         /** ExtendIn */
         ExtendIn: {
             /** Reason */
             reason: string;
             /** Working Days */
             working_days: number;
+        };
+        /** GazetteerInfo */
+        GazetteerInfo: {
+            /** Context Levels */
+            context_levels: string[];
+            /** Digest */
+            digest: string;
+            /** Jurisdiction */
+            jurisdiction: string;
+            /** Places */
+            places: components["schemas"]["PlaceInfo"][];
+            /** Relevant Levels */
+            relevant_levels: string[];
+        };
+        /** GradeChange */
+        GradeChange: {
+            /** Alert Id */
+            alert_id: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Grade */
+            grade: string;
+            /** Label */
+            label: string;
+            /** Reason */
+            reason: string;
         };
         /** GradeCount */
         GradeCount: {
@@ -1546,6 +1977,27 @@ export interface components {
             /** Version */
             version: string;
         };
+        /** HourSpread */
+        HourSpread: {
+            /** Engagement */
+            engagement: number;
+            /**
+             * Hour
+             * Format: date-time
+             */
+            hour: string;
+            /** Mentions */
+            mentions: number;
+        };
+        /** LabelCount */
+        LabelCount: {
+            /** Count */
+            count: number;
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+        };
         /** LabelIn */
         LabelIn: {
             /** Topic */
@@ -1586,6 +2038,73 @@ export interface components {
              * @default
              */
             url: string;
+        };
+        /** MentionListItem */
+        MentionListItem: {
+            /** Author */
+            author: string;
+            /** Channel */
+            channel: string;
+            /** Channel Label */
+            channel_label: string;
+            /** Comments */
+            comments: number;
+            /** Event Grade */
+            event_grade: string | null;
+            /** Event Grade Label */
+            event_grade_label: string;
+            /** Event Id */
+            event_id: number | null;
+            /** Event Title */
+            event_title: string;
+            /** Id */
+            id: number;
+            /** Label Topic */
+            label_topic: string;
+            /** Likes */
+            likes: number;
+            /** Places */
+            places: string[];
+            /** Published At */
+            published_at: string | null;
+            /** Relevant */
+            relevant: boolean;
+            /** Reposts */
+            reposts: number;
+            /**
+             * Seen At
+             * Format: date-time
+             */
+            seen_at: string;
+            /** Sentiment */
+            sentiment: string;
+            /** Snippet */
+            snippet: string;
+            /** Source Id */
+            source_id: number | null;
+            /** Source Name */
+            source_name: string;
+            /** Ticket Id */
+            ticket_id: number | null;
+            /** Title */
+            title: string;
+            /** Topic */
+            topic: string;
+            /** Topic Label */
+            topic_label: string;
+            /** Topics */
+            topics: string[];
+            /** Url */
+            url: string;
+            /** Views */
+            views: number;
+        };
+        /** MentionPage */
+        MentionPage: {
+            /** Items */
+            items: components["schemas"]["MentionListItem"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** MentionPublic */
         MentionPublic: {
@@ -1839,6 +2358,55 @@ export interface components {
             source_id: number | null;
             /** Source Name */
             source_name: string;
+        };
+        /** PlaceInfo */
+        PlaceInfo: {
+            /** Aliases */
+            aliases: string[];
+            /** Ambiguous */
+            ambiguous: boolean;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * PostBrief
+         * @description An original post as the duty officer and the leader read it (scraped text: render as text).
+         */
+        PostBrief: {
+            /** Author */
+            author: string;
+            /** Channel */
+            channel: string;
+            /** Channel Label */
+            channel_label: string;
+            /** Comments */
+            comments: number;
+            /** Event Id */
+            event_id: number | null;
+            /** Id */
+            id: number;
+            /** Likes */
+            likes: number;
+            /** Published At */
+            published_at: string | null;
+            /** Reposts */
+            reposts: number;
+            /** Sentiment */
+            sentiment: string;
+            /** Source Id */
+            source_id: number | null;
+            /** Source Name */
+            source_name: string;
+            /** Text */
+            text: string;
+            /** Title */
+            title: string;
+            /** Url */
+            url: string;
+            /** Views */
+            views: number;
         };
         /** Reason */
         Reason: {
@@ -2195,6 +2763,33 @@ export interface components {
             /** State */
             state: string;
         };
+        /** TaxonomyInfo */
+        TaxonomyInfo: {
+            /** Digest */
+            digest: string;
+            /** Off Season Factor */
+            off_season_factor: number;
+            /** Sensitive Terms */
+            sensitive_terms: {
+                [key: string]: number;
+            };
+            /** Topics */
+            topics: components["schemas"]["TopicInfo"][];
+        };
+        /** TestFetchResult */
+        TestFetchResult: {
+            /** Duplicate */
+            duplicate: number;
+            /** Error */
+            error: string;
+            /** Fetched */
+            fetched: number;
+            /** New */
+            new: number;
+            /** Ok */
+            ok: boolean;
+            source: components["schemas"]["SourcePublic"];
+        };
         /** TicketAssignIn */
         TicketAssignIn: {
             /** Assisting Unit Ids */
@@ -2234,6 +2829,11 @@ export interface components {
              * @default []
              */
             assisting_unit_ids: number[];
+            /**
+             * Assisting Unit Names
+             * @default []
+             */
+            assisting_unit_names: string[];
             /** Close Due At */
             close_due_at: string | null;
             /**
@@ -2263,6 +2863,15 @@ export interface components {
              * @default
              */
             dismiss_reason: string;
+            /**
+             * Draft Text
+             * @default
+             */
+            draft_text: string;
+            /** Draft Updated At */
+            draft_updated_at?: string | null;
+            /** Draft Updated By Id */
+            draft_updated_by_id?: number | null;
             /** Event Id */
             event_id: number;
             /** First Handler Id */
@@ -2273,10 +2882,22 @@ export interface components {
             first_response_at: string | null;
             /** Grade */
             grade: string | null;
+            /**
+             * Grade Label
+             * @default
+             */
+            grade_label: string;
             /** Handler Id */
             handler_id: number | null;
+            /**
+             * Handler Name
+             * @default
+             */
+            handler_name: string;
             /** Id */
             id: number;
+            /** Next Due At */
+            next_due_at?: string | null;
             /**
              * Note
              * @default
@@ -2286,6 +2907,11 @@ export interface components {
             offline_note: string;
             /** Online Note */
             online_note: string;
+            /**
+             * Overdue
+             * @default false
+             */
+            overdue: boolean;
             /**
              * Pause Reason
              * @default
@@ -2300,6 +2926,11 @@ export interface components {
             paused_seconds: number;
             /** Pauses */
             pauses: components["schemas"]["TicketClockPausePublic"][];
+            /**
+             * Posts
+             * @default []
+             */
+            posts: components["schemas"]["PostBrief"][];
             /** Press Due At */
             press_due_at?: string | null;
             /**
@@ -2321,6 +2952,11 @@ export interface components {
             signed_off_by_id: number | null;
             /** State */
             state: string;
+            /**
+             * State Label
+             * @default
+             */
+            state_label: string;
             /** Timeline */
             timeline: components["schemas"]["TicketTimelinePublic"][];
             /**
@@ -2330,8 +2966,18 @@ export interface components {
             title: string;
             /** Topic */
             topic: string;
+            /**
+             * Topic Label
+             * @default
+             */
+            topic_label: string;
             /** Unit Id */
             unit_id: number | null;
+            /**
+             * Unit Name
+             * @default
+             */
+            unit_name: string;
         };
         /** TicketNotes */
         TicketNotes: {
@@ -2342,6 +2988,11 @@ export interface components {
         };
         /** TicketOpen */
         TicketOpen: {
+            /**
+             * Assisting Unit Ids
+             * @default []
+             */
+            assisting_unit_ids: number[];
             /** Event Id */
             event_id: number;
             /** Handler Id */
@@ -2407,6 +3058,11 @@ export interface components {
              * @default []
              */
             assisting_unit_ids: number[];
+            /**
+             * Assisting Unit Names
+             * @default []
+             */
+            assisting_unit_names: string[];
             /** Close Due At */
             close_due_at: string | null;
             /**
@@ -2436,6 +3092,15 @@ export interface components {
              * @default
              */
             dismiss_reason: string;
+            /**
+             * Draft Text
+             * @default
+             */
+            draft_text: string;
+            /** Draft Updated At */
+            draft_updated_at?: string | null;
+            /** Draft Updated By Id */
+            draft_updated_by_id?: number | null;
             /** Event Id */
             event_id: number;
             /** First Handler Id */
@@ -2446,10 +3111,22 @@ export interface components {
             first_response_at: string | null;
             /** Grade */
             grade: string | null;
+            /**
+             * Grade Label
+             * @default
+             */
+            grade_label: string;
             /** Handler Id */
             handler_id: number | null;
+            /**
+             * Handler Name
+             * @default
+             */
+            handler_name: string;
             /** Id */
             id: number;
+            /** Next Due At */
+            next_due_at?: string | null;
             /**
              * Note
              * @default
@@ -2459,6 +3136,11 @@ export interface components {
             offline_note: string;
             /** Online Note */
             online_note: string;
+            /**
+             * Overdue
+             * @default false
+             */
+            overdue: boolean;
             /**
              * Pause Reason
              * @default
@@ -2471,6 +3153,11 @@ export interface components {
              * @default 0
              */
             paused_seconds: number;
+            /**
+             * Posts
+             * @default []
+             */
+            posts: components["schemas"]["PostBrief"][];
             /** Press Due At */
             press_due_at?: string | null;
             /**
@@ -2491,14 +3178,41 @@ export interface components {
             /** State */
             state: string;
             /**
+             * State Label
+             * @default
+             */
+            state_label: string;
+            /**
              * Title
              * @default
              */
             title: string;
             /** Topic */
             topic: string;
+            /**
+             * Topic Label
+             * @default
+             */
+            topic_label: string;
             /** Unit Id */
             unit_id: number | null;
+            /**
+             * Unit Name
+             * @default
+             */
+            unit_name: string;
+        };
+        /**
+         * Timeliness
+         * @description Deadlines that fell due in the range: met in time, missed, still running.
+         */
+        Timeliness: {
+            /** Late */
+            late: number;
+            /** On Time */
+            on_time: number;
+            /** Pending */
+            pending: number;
         };
         /** Token */
         Token: {
@@ -2513,6 +3227,33 @@ export interface components {
              */
             token_type: "bearer";
         };
+        /** TopEvent */
+        TopEvent: {
+            /** Engagement */
+            engagement: number;
+            /** Grade */
+            grade: string | null;
+            /** Grade Label */
+            grade_label: string;
+            /** Id */
+            id: number;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Mention Count */
+            mention_count: number;
+            /** Ticket Id */
+            ticket_id: number | null;
+            /** Ticket State */
+            ticket_state: string | null;
+            /** Ticket State Label */
+            ticket_state_label: string;
+            /** Title */
+            title: string;
+            /** Topic */
+            topic: string;
+            /** Topic Label */
+            topic_label: string;
+        };
         /** TopicCount */
         TopicCount: {
             /** Count */
@@ -2521,6 +3262,25 @@ export interface components {
             label: string;
             /** Topic */
             topic: string;
+        };
+        /** TopicInfo */
+        TopicInfo: {
+            /** Code */
+            code: string;
+            /** Exclude */
+            exclude: {
+                [key: string]: number;
+            };
+            /** Keywords */
+            keywords: {
+                [key: string]: number;
+            };
+            /** Label */
+            label: string;
+            /** Patterns */
+            patterns: string[];
+            /** Season Months */
+            season_months: number[] | null;
         };
         /** TrendPoint */
         TrendPoint: {
@@ -2575,6 +3335,31 @@ export interface components {
              * @default
              */
             topics: string;
+        };
+        /** UnitTickets */
+        UnitTickets: {
+            /** Open */
+            open: number;
+            /** Overdue */
+            overdue: number;
+            /** Unit Id */
+            unit_id: number | null;
+            /** Unit Name */
+            unit_name: string;
+        };
+        /**
+         * UnitUpdate
+         * @description Fields an admin may change; omitted fields stay as they are.
+         */
+        UnitUpdate: {
+            /** Contact */
+            contact?: string | null;
+            /** Kind */
+            kind?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Topics */
+            topics?: string | null;
         };
         /** UserCreate */
         UserCreate: {
@@ -2637,6 +3422,37 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** Workspace */
+        Workspace: {
+            /** Alerts */
+            alerts: components["schemas"]["AlertRow"][];
+            counts: components["schemas"]["WorkspaceCounts"];
+            /** Due Soon */
+            due_soon: components["schemas"]["TicketView"][];
+            /** Mine Label */
+            mine_label: string;
+            /** Overdue */
+            overdue: components["schemas"]["TicketView"][];
+            /** Role */
+            role: string;
+            /** Waiting On Me */
+            waiting_on_me: components["schemas"]["TicketView"][];
+        };
+        /** WorkspaceCounts */
+        WorkspaceCounts: {
+            /** Due Soon */
+            due_soon: number;
+            /** Mine */
+            mine: number;
+            /** Open Alerts */
+            open_alerts: number;
+            /** Overdue */
+            overdue: number;
+            /** Review */
+            review: number;
+            /** Unit */
+            unit: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -2649,8 +3465,12 @@ export interface operations {
     list_alerts_api_alerts_get: {
         parameters: {
             query?: {
-                status?: ("open" | "acknowledged" | "dismissed") | null;
+                /** @description open 待签收 / acknowledged 已签收 / closed 已关闭（含误报）/ all */
+                state?: ("open" | "acknowledged" | "closed" | "all") | null;
+                /** @description 旧参数：按单一状态筛选 */
+                status?: ("open" | "acknowledged" | "dismissed" | "closed") | null;
                 limit?: number;
+                offset?: number;
             };
             header?: never;
             path?: never;
@@ -2664,7 +3484,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertPublic"][];
+                    "application/json": components["schemas"]["AlertRow"][];
                 };
             };
             /** @description Validation Error */
@@ -2695,7 +3515,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertPublic"];
+                    "application/json": components["schemas"]["AlertDetail"];
                 };
             };
             /** @description Validation Error */
@@ -2726,7 +3546,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertPublic"];
+                    "application/json": components["schemas"]["AlertDetail"];
                 };
             };
             /** @description Validation Error */
@@ -2761,7 +3581,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AlertPublic"];
+                    "application/json": components["schemas"]["AlertDetail"];
                 };
             };
             /** @description Validation Error */
@@ -2875,7 +3695,12 @@ export interface operations {
     dashboard_summary_api_dashboard_summary_get: {
         parameters: {
             query?: {
+                /** @description 近 N 天（7、30、90、365 …） */
                 days?: number;
+                /** @description 自定义起始日（北京时间，含） */
+                since?: string | null;
+                /** @description 自定义结束日（含），默认今天 */
+                until?: string | null;
             };
             header?: never;
             path?: never;
@@ -3281,6 +4106,88 @@ export interface operations {
             };
         };
     };
+    grade_history_api_events__event_id__grades_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GradeChange"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    spread_api_events__event_id__spread_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSpread"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    gazetteer_api_gazetteer_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GazetteerInfo"];
+                };
+            };
+        };
+    };
     health_api_health_get: {
         parameters: {
             query?: never;
@@ -3490,6 +4397,56 @@ export interface operations {
             };
         };
     };
+    search_mentions_api_mentions_search_get: {
+        parameters: {
+            query?: {
+                /** @description 关键词（空格分隔，须全部出现在标题、正文或作者中） */
+                q?: string;
+                /** @description 渠道：weibo wechat forum board news hotline manual */
+                channel?: string | null;
+                source_id?: number | null;
+                /** @description 话题代码（人工改正优先） */
+                topic?: string | null;
+                sentiment?: ("negative" | "neutral" | "positive") | null;
+                /** @description 地名（辖区地名库中的名称） */
+                place?: string | null;
+                /** @description 是否与本辖区相关 */
+                relevant?: boolean | null;
+                event_id?: number | null;
+                /** @description 起始时间（含），ISO 8601 */
+                since?: string | null;
+                /** @description 结束时间（不含），ISO 8601 */
+                until?: string | null;
+                /** @description 上一页返回的 next_cursor */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MentionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_mention_api_mentions__mention_id__get: {
         parameters: {
             query?: never;
@@ -3664,6 +4621,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotificationChannelPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    test_channel_api_notifications_channels__channel_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestResult"];
                 };
             };
             /** @description Validation Error */
@@ -3931,9 +4919,64 @@ export interface operations {
             };
         };
     };
+    test_fetch_api_sources__source_id__test_fetch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                source_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestFetchResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    taxonomy_api_taxonomy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxonomyInfo"];
+                };
+            };
+        };
+    };
     list_tickets_api_tickets_get: {
         parameters: {
             query?: {
+                /** @description mine 待我处理（领导：待我签发；值班：待交办）/ unit 本单位在办 / due_soon 即将超期 / overdue 已超期 / closed 已办结（含误报）/ review 待审核 / all 全部 */
+                queue?: "mine" | "unit" | "due_soon" | "overdue" | "closed" | "review" | "all";
+                /** @description 按标题、备注、回应稿或工单号搜索 */
+                q?: string;
                 state?: string | null;
                 unit_id?: number | null;
                 limit?: number;
@@ -4105,6 +5148,41 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Reason"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_draft_api_tickets__ticket_id__draft_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftIn"];
             };
         };
         responses: {
@@ -4369,6 +5447,41 @@ export interface operations {
             };
         };
     };
+    return_draft_api_tickets__ticket_id__return_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ticket_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reason"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     review_api_tickets__ticket_id__review_post: {
         parameters: {
             query?: never;
@@ -4593,6 +5706,41 @@ export interface operations {
             };
         };
     };
+    update_unit_api_units__unit_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                unit_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnitUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_users_api_users_get: {
         parameters: {
             query?: never;
@@ -4662,6 +5810,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+        };
+    };
+    my_workspace_api_workspace_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Workspace"];
                 };
             };
         };
