@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from core.db import get_engine
 from core.events.models import Event
+from core.timeutil import to_local, utcnow
 from core.units.models import Unit
 from core.users.models import User
 
@@ -47,7 +48,8 @@ def test_queues_alerts_search_and_workspace_cost_the_same_for_2_or_12_rows(
             assert res.status_code == 201
 
     urls = ["/api/tickets?queue=all", "/api/tickets?queue=review", "/api/alerts?state=all",
-            "/api/mentions/search", "/api/workspace", "/api/dashboard/summary?days=30"]
+            "/api/mentions/search", "/api/workspace", "/api/dashboard/summary?days=30",
+            f"/api/ledger?year={to_local(utcnow()).year}"]
 
     def cost() -> dict[str, int]:
         out = {}
