@@ -93,37 +93,43 @@ def test_the_clerk_downloads_the_ledger_as_a_real_file(
     assert report_download.value.suggested_filename.startswith(f"yuqing-annual-{year - 1}")
 
 
+@pytest.mark.parametrize("mobile", [False, True], ids=["1440", "390"])
 def test_the_admin_adds_a_source_and_a_user_who_can_then_log_in(
-        open_as: Callable[..., Session], new_page: Callable[..., Session], people: People) -> None:
-    s = open_as("admin", "/admin/sources")
+        open_as: Callable[..., Session], new_page: Callable[..., Session], people: People,
+        axe_check: Callable[[Page], None], no_sideways_scroll: Callable[[Page], None], mobile: bool) -> None:
+    suffix = "m" if mobile else "d"
+    s = open_as("admin", "/admin/sources", mobile=mobile)
     page = s.page
     page.get_by_role("button", name="新建监测源").click()
     dialog = page.get_by_role("dialog", name="新建监测源")
-    dialog.get_by_label("名称").fill("站前街道吧")
+    expect(dialog.get_by_label("名称")).to_be_visible()
+    axe_check(page)
+    no_sideways_scroll(page)
+    dialog.get_by_label("名称").fill(f"站前街道吧{suffix}")
     dialog.get_by_label("地址").fill("https://tieba.example/f?kw=站前街道")
     dialog.get_by_label("关键词").fill("站前，积雪")
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
-    expect(page.get_by_test_id("sources-table")).to_contain_text("站前街道吧")
+    expect(page.get_by_test_id("sources-table")).to_contain_text(f"站前街道吧{suffix}")
     expect(page.get_by_test_id("sources-table")).to_contain_text("未采集")
 
     page.goto("/admin/users")
     page.get_by_role("button", name="新建用户").click()
     dialog = page.get_by_role("dialog", name="新建用户")
-    dialog.get_by_label("登录名").fill("bt_newduty")
+    dialog.get_by_label("登录名").fill(f"bt_newduty_{suffix}")
     dialog.get_by_label("姓名").fill("新值班员孙")
     dialog.get_by_label("初始密码").fill("New-duty-pass-2026")
     dialog.get_by_role("button", name="保存").click()
     expect(dialog).to_be_hidden()
-    expect(page.get_by_test_id("users-table")).to_contain_text("bt_newduty")
+    expect(page.get_by_test_id("users-table")).to_contain_text(f"bt_newduty_{suffix}")
 
-    fresh = new_page()
+    fresh = new_page(mobile=mobile)
     fresh.page.goto("/login")
-    fresh.page.get_by_label("用户名").fill("bt_newduty")
+    fresh.page.get_by_label("用户名").fill(f"bt_newduty_{suffix}")
     fresh.page.get_by_label("密码").fill("New-duty-pass-2026")
     fresh.page.get_by_role("button", name="登录").click()
     expect(fresh.page).to_have_url(re.compile(r"/workspace$"))
-    expect(fresh.page.get_by_test_id("side-menu")).to_contain_text("预警")
+    expect(fresh.page.get_by_test_id("page-workspace")).to_be_visible()
 
 
 def test_the_dashboard_switches_ranges_and_describes_every_chart(
