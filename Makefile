@@ -39,6 +39,7 @@ run: install
 	$(if $(PORT),YUQING_PORT=$(PORT) )$(BIN)/yuqing run
 
 test: install
+	cd $(WEB) && npm run --silent test:unit
 	$(BIN)/python -m pytest
 
 lint: install
