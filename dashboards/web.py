@@ -6,14 +6,17 @@ single-page app's index.html (SPA fallback), sent with the real Content-Security
 
 from __future__ import annotations
 
+import gzip
 import html
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from core.config import get_settings
@@ -50,11 +53,28 @@ NOT_FOUND_PREFIXES = ("api/", "assets/", "static/")
 router = APIRouter(include_in_schema=False)
 
 
+COMPRESSIBLE = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json"}
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: Path, mtime_ns: int) -> bytes:
+    """A bundle gzipped once per build (the name is hashed, the mtime guards a rebuild in place)."""
+    return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+
+
 class Assets(StaticFiles):
-    """Hashed bundles: cached for a year, with the same security headers as the page."""
+    """Hashed bundles: gzipped when the browser accepts it (a third of the bytes on an intranet link),
+    cached for a year, with the same security headers as the page."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
+        if response.status_code == 200 and isinstance(response, FileResponse):
+            file = Path(response.path)
+            accepts = Headers(scope=scope).get("accept-encoding", "")
+            if file.suffix in COMPRESSIBLE and "gzip" in accepts:
+                body = _gzipped(file, file.stat().st_mtime_ns)
+                response = Response(body, media_type=COMPRESSIBLE[file.suffix],
+                                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         response.headers.update(SECURITY_HEADERS)
         if response.status_code == 200:
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -67,3 +67,15 @@ def test_api_docs_load_swagger_ui_from_this_app_not_a_cdn(client: TestClient) ->
     assert "BaseSettings" not in escaped.text
     assert client.get("/static/vendor/config.py").status_code == 404
     assert client.get("/openapi.json").json()["info"]["title"]
+
+
+def test_bundles_travel_gzipped_to_browsers_that_accept_it(client: TestClient) -> None:
+    page = client.get("/").text
+    src = page.split('src="', 1)[1].split('"', 1)[0]
+    plain = client.get(src, headers={"Accept-Encoding": "identity"})
+    packed = client.get(src, headers={"Accept-Encoding": "gzip, deflate"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["content-type"].startswith("text/javascript")
+    assert packed.content == plain.content  # httpx decodes: the same script either way
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
