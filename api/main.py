@@ -29,6 +29,7 @@ from api.routers import (
     workspace,
 )
 from api.routers.health import app_version
+from api.schemas import ERROR_RESPONSES
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from dashboards import web as dashboards_web
 
@@ -83,8 +84,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     for module in (health, auth, users, workspace, mentions, events, alerts, tickets, units, sources,
                    reports, duty, notifications, ledger, intake, reference):
-        app.include_router(module.router)
-    app.include_router(ledger.audit_router)
+        app.include_router(module.router, responses=None if module is health else ERROR_RESPONSES)
+    app.include_router(ledger.audit_router, responses=ERROR_RESPONSES)
     dashboards_web.mount(app)
     return app
 
