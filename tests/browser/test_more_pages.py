@@ -44,6 +44,19 @@ def test_a_search_finds_a_mention_by_keyword_and_opens_its_event(
     axe_check(page)
 
 
+def test_load_more_continues_the_search_without_repeats(open_as: Callable[..., Session], seed: Seeder) -> None:
+    seed.event("光明小区垃圾站异味扰民", topic="property", grade="IV", alert=False, posts=35)
+    s = open_as("duty", "/mentions?q=垃圾站异味")
+    page = s.page
+    items = page.get_by_test_id("mention-item")
+    expect(items).to_have_count(30)
+    page.get_by_role("button", name="加载更多").click()
+    expect(items).to_have_count(35)
+    expect(page.get_by_role("button", name="加载更多")).to_have_count(0)
+    texts = [t.split("赞")[0] for t in items.all_inner_texts()]
+    assert len(set(texts)) == 35  # each post once (their texts differ by the 网友N author)
+
+
 def test_a_search_escapes_the_keyword_and_never_renders_markup(
         open_as: Callable[..., Session], seed: Seeder) -> None:
     seed.event("<img src=x onerror=alert(1)> 停车位(收费)问题", topic="parking", grade="IV", alert=False)
