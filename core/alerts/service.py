@@ -89,13 +89,14 @@ def close_for_event(*, session: Session, event_id: int, note: str, actor_id: int
         Alert.event_id == event_id, col(Alert.status).in_(["open", "acknowledged"]))))
     if not ids:
         return []
+    # ORM-enabled UPDATE: alerts already loaded in this session see the new status too.
     session.execute(sa.update(Alert).where(col(Alert.id).in_(ids))
-                    .values(status="closed", closed_at=now, close_note=note[:200]))
+                    .values(status="closed", closed_at=now, close_note=note[:200]),
+                    execution_options={"synchronize_session": "fetch"})
     for alert_id in ids:
         assert alert_id is not None
         audit.record(session=session, entity="alert", entity_id=alert_id, action="close",
                      actor_id=actor_id, after={"status": "closed"}, note=note, at=now)
-    session.expire_all()
     return [i for i in ids if i is not None]
 
 
