@@ -104,7 +104,9 @@ def test_a_call_is_registered_and_an_export_imported_with_a_row_report(
     form.get_by_label("来电人").fill("王女士")
     form.get_by_label("联系电话").fill("13800000000")
     form.get_by_label("来电内容").fill("站前小区3号楼楼道内电动车充电，存在火灾隐患，请尽快处理。")
-    form.get_by_role("button", name="登记").click()
+    with page.expect_response(lambda r: "/api/intake/calls" in r.url) as answer:
+        form.get_by_role("button", name="登记").click()
+    assert answer.value.status == 201, answer.value.text()
     expect(page.get_by_test_id("call-saved")).to_contain_text(re.compile(r"信息#\d+"))
 
     export = tmp_path / "12345.csv"
