@@ -78,6 +78,23 @@ def test_a_duty_officer_marks_a_mention_irrelevant(open_as: Callable[..., Sessio
     expect(item).to_contain_text("其他（人工）")
 
 
+def test_a_duty_officer_corrects_a_topic_on_a_phone_with_results_on_the_first_screen(
+        open_as: Callable[..., Session], seed: Seeder, no_sideways_scroll: Callable[[Page], None]) -> None:
+    seed.event("站前街道路灯坏了一个月", topic="other", grade=None, alert=False, posts=1)
+    s = open_as("duty", "/mentions?q=路灯坏了一个月", mobile=True)
+    page = s.page
+    item = page.get_by_test_id("mention-item").first
+    expect(item).to_be_visible()
+    box = item.bounding_box()
+    assert box is not None and box["y"] < 844, "the first result is below the first phone screen"
+    no_sideways_scroll(page)
+    item.get_by_role("button", name="改正话题").click()
+    item.locator(".el-select__wrapper").click()
+    page.get_by_role("option", name="市政设施").click()
+    item.get_by_role("button", name="保存").click()
+    expect(item).to_contain_text("市政设施（人工）")
+
+
 def test_the_clerk_downloads_the_ledger_as_a_real_file(
         open_as: Callable[..., Session], tmp_path: Path, axe_check: Callable[[Page], None]) -> None:
     year = datetime.now(BEIJING).year
