@@ -51,3 +51,21 @@ def test_each_role_sees_only_its_menu_and_a_forbidden_url_gives_403(open_as: Cal
     expect(s.page.get_by_test_id("page-403")).to_be_visible()
     s = open_as("duty", "/review")
     expect(s.page.get_by_test_id("page-403")).to_be_visible()
+
+
+def test_signing_out_forgets_the_token_and_an_expired_one_asks_to_sign_in_again(
+        open_as: Callable[..., Session], new_page: Callable[..., Session]) -> None:
+    s = open_as("duty", "/workspace")
+    page = s.page
+    page.get_by_test_id("user-menu").click()
+    page.get_by_text("退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    assert page.evaluate("() => sessionStorage.getItem('yuqing.token')") is None
+    expect(page.get_by_test_id("side-menu")).to_have_count(0)
+
+    s = new_page(token="expired-or-forged")
+    s.watch.allow(401, "/api/users/me")
+    s.page.goto("/tickets")
+    expect(s.page.get_by_role("dialog")).to_contain_text("登录已过期")
+    s.page.get_by_role("button", name="重新登录").click()
+    expect(s.page).to_have_url(re.compile(r"/login\?redirect=(%2F|/)tickets"))
