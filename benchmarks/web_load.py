@@ -38,7 +38,7 @@ def main(base: str, username: str, password: str) -> None:
             context = browser.new_context(viewport={"width": 1440, "height": 900}, base_url=base)
             context.add_init_script(f"window.sessionStorage.setItem('yuqing.token', {token!r});")
             page = context.new_page()
-            times = []
+            times: list[float] = []
             for _ in range(2):  # first: cold cache; second: reload with the browser cache warm
                 start = time.perf_counter()
                 if times:
