@@ -94,6 +94,9 @@ def process_mention(*, session: Session, mention_id: int) -> ProcessResult:
     alert = alerts.open_for_event(session=session, event=event)
     if alert is not None and alert.id is not None:
         out.alert_ids.append(alert.id)
+    existing = tickets.get_for_event(session=session, event_id=event.id)
+    if existing is not None and existing.id is not None and event.grade:
+        tickets.regrade(session=session, ticket_id=existing.id, grade=event.grade, reason=event.grade_reason)
     if event.grade in settings.auto_ticket_grades:
         unit = units.for_topic(session=session, topic=event.topic)
         ticket, created = tickets.open_from_event(

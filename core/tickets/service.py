@@ -383,6 +383,32 @@ def record_response(*, session: Session, ticket_id: int, response_in: ResponseCr
     return response
 
 
+def regrade(*, session: Session, ticket_id: int, grade: str, reason: str = "",
+            at: datetime | None = None) -> bool:
+    """The event rose to a more serious grade: the open ticket takes it, with that grade's clocks.
+
+    Returns whether it changed. A grade I/II ticket then needs the leader's sign-off to respond.
+    """
+    from core.events.service import outranks
+
+    ticket = get(session=session, ticket_id=ticket_id)
+    if ticket.state in {S.closed, S.dismissed} or not outranks(grade, ticket.grade):
+        return False
+    now = ensure_utc(at) if at else utcnow()
+    before = {k: _iso(getattr(ticket, k)) for k in ("first_info_due_at", "response_due_at", "press_due_at")}
+    changes: dict[str, Any] = {"grade": [ticket.grade, grade]}
+    previous, ticket.grade = ticket.grade, grade
+    _recompute(ticket)
+    changes |= {k: [v, _iso(getattr(ticket, k))] for k, v in before.items() if v != _iso(getattr(ticket, k))}
+    assert ticket.id is not None
+    _log(session, ticket.id, None, "regrade", ticket.state, ticket.state,
+         f"事件等级由{previous + '级' if previous else '未定级'}升为{grade}级，时限随之调整：{reason}"[:2000],
+         at=now, changes=changes)
+    ticket.updated_at = now
+    session.add(ticket)
+    return True
+
+
 DRAFTABLE = {S.triage, S.assigned, S.handling}
 
 

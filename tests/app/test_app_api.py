@@ -394,3 +394,27 @@ def test_a_raised_grade_notifies_the_duty_officer_again_from_the_time_it_rose(
     assert keys == [f"alert:{first.id}:III:step1:duty", f"alert:{first.id}:step1:duty"]
     detail = client.get(f"/api/events/{event.id}", headers=office["h"]["duty"]).json()
     assert (detail["alert_id"], detail["alert_status"], detail["ticket_id"]) == (first.id, "open", None)
+
+
+def test_an_open_ticket_takes_the_rising_grade_of_its_event_with_its_clocks(
+        client: TestClient, office: dict[str, Any], session: Session,
+        make_event: Callable[..., Event]) -> None:
+    from core.tickets import service as tickets
+
+    event = make_event("站前小区燃气味", grade="IV")
+    opened = utcnow() - timedelta(hours=2)
+    ticket, _ = tickets.open_from_event(session=session, event_id=event.id or 0, actor_id=None,
+                                        unit_id=office["unit_a"].id, opened_at=opened)
+    session.commit()
+    assert ticket.id is not None and ticket.grade == "IV" and ticket.first_info_due_at is None
+    assert tickets.regrade(session=session, ticket_id=ticket.id, grade="II", reason="涉及燃气泄漏")
+    assert not tickets.regrade(session=session, ticket_id=ticket.id, grade="III")  # grades only rise
+    session.commit()
+    detail = client.get(f"/api/tickets/{ticket.id}", headers=office["h"]["handler_a"]).json()
+    assert detail["grade"] == "II"
+    assert {d["clock"] for d in detail["deadlines"]} >= {"first_info", "response", "press"}
+    assert detail["timeline"][-1]["action"] == "regrade" and "升为II级" in detail["timeline"][-1]["note"]
+    # Grade II now needs the leader's sign-off before the reply goes out.
+    res = client.post(f"/api/tickets/{ticket.id}/responses", headers=office["h"]["handler_a"],
+                      json={"channel": "weibo", "title": "回应"})
+    assert res.status_code == 409
