@@ -110,3 +110,31 @@ def test_an_alert_goes_all_the_way_to_a_closed_ticket_and_counts_in_the_annual_r
     expect(page.get_by_test_id("ticket-state")).to_have_text("已办结")
 
     assert annual_responded(server, people) == before + 1
+
+
+def test_a_ticket_waiting_in_triage_is_handed_to_a_unit_from_its_page(
+        open_as: Callable[..., Session], seed: Seeder, server: str, people: People,
+        axe_check: Callable[[Page], None]) -> None:
+    event_id = seed.event("站前广场夜市油烟扰民", grade="III", topic="noise", alert=False)
+    token = token_for(server, people.users["duty"], people.password)
+    res = httpx.post(f"{server}/api/tickets", json={"event_id": event_id, "note": ""}, timeout=30,
+                     headers={"Authorization": f"Bearer {token}"})
+    res.raise_for_status()
+    ticket_id = res.json()["id"]
+    s = open_as("duty", "/tickets")  # 待交办 is the duty officer's own queue
+    s.page.get_by_test_id("ticket-queue").get_by_role("link", name=f"#{ticket_id}").click()
+    page = s.page
+    expect(page.get_by_test_id("ticket-state")).to_have_text("待研判")
+    page.get_by_test_id("ticket-actions").get_by_role("button", name="交办").click()
+    choose(page, "牵头单位", "城管科")
+    expect(page.get_by_role("combobox", name="承办人")).to_be_enabled()
+    choose(page, "牵头单位", "综合执法队")  # a unit without handler accounts takes it as a unit
+    expect(page.get_by_role("combobox", name="承办人")).to_be_disabled()
+    page.get_by_test_id("open-ticket-submit").click()
+    expect(page.get_by_test_id("ticket-state")).to_have_text("已交办")
+    expect(page.get_by_text("牵头：综合执法队")).to_be_visible()
+    page.get_by_test_id("ticket-actions").get_by_role("button", name="改派").click()
+    choose(page, "牵头单位", "城管科")
+    page.get_by_test_id("open-ticket-submit").click()
+    expect(page.get_by_text("牵头：城管科（承办人赵）")).to_be_visible()
+    axe_check(page)
