@@ -3,6 +3,8 @@ FROM node:20-bookworm-slim AS assets
 WORKDIR /src/dashboards
 COPY dashboards/package.json dashboards/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
+COPY dashboards/ ./
+RUN npm run build
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 YUQING_VAR_DIR=/var/lib/yuqing
@@ -14,7 +16,8 @@ COPY worker ./worker
 COPY api ./api
 COPY dashboards ./dashboards
 COPY cli ./cli
-COPY --from=assets /src/dashboards/node_modules ./dashboards/node_modules
+COPY --from=assets /src/dashboards/dist ./dashboards/dist
+COPY --from=assets /src/dashboards/node_modules/swagger-ui-dist ./dashboards/node_modules/swagger-ui-dist
 RUN pip install --no-cache-dir -c constraints.txt -e . && useradd --system --home /var/lib/yuqing yuqing \
     && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 USER yuqing

@@ -1,11 +1,16 @@
-# The two commands of the README: `make run` and `make test`. Both set everything up first.
+# The two commands of the README: `make run` and `make test`. Both set everything up first,
+# including the web application (npm ci + vue-tsc + vite build from the lock file; no CDN).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-ECHARTS := dashboards/node_modules/echarts/dist/echarts.min.js
+WEB    := dashboards
+NPM_STAMP := $(WEB)/node_modules/.package-lock.json
+WEB_BUILD := $(WEB)/dist/index.html
+WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts \
+	$(WEB)/tsconfig.json $(WEB)/tsconfig.app.json
 
-.PHONY: install run test lint typecheck check bench clean constraints
+.PHONY: install web run test lint typecheck check bench clean openapi constraints
 
 # Installs are pinned by constraints.txt: the versions the suite last passed with (a fresh machine
 # must not pick up whatever is newest, e.g. a kombu that no longer reconnects to Redis).
@@ -19,20 +24,29 @@ constraints:
 	{ echo "# Versions the suite passed with; regenerate with 'make constraints' (pip freeze, minus yuqing)."; \
 	  $(BIN)/pip freeze --disable-pip-version-check --exclude-editable | grep -viE '^(yuqing|-e )'; } > constraints.txt
 
-# ECharts comes from the npm registry and is served by the app itself (no CDN on an intranet).
-$(ECHARTS): dashboards/package.json dashboards/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-		cd dashboards && npm ci --no-audit --no-fund --loglevel=error; \
-	else \
-		echo "npm not found: the dashboard works, but without its trend chart"; \
-	fi
+$(NPM_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "未找到 npm：网页应用需要 Node.js 20+ 与 npm 构建（apt-get install nodejs npm）" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
 
-install: $(STAMP) $(ECHARTS)
+# vue-tsc runs before vite build, so an API field renamed in openapi.json breaks the build.
+$(WEB_BUILD): $(NPM_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && npm run --silent build
+
+web: $(WEB_BUILD)
+
+install: $(STAMP) $(WEB_BUILD)
+
+# API types for the web app: dump app.openapi() (no server needed), then generate src/api/schema.d.ts.
+openapi: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m dashboards.openapi_dump
+	cd $(WEB) && npm run --silent gen:api
 
 run: install
-	$(BIN)/yuqing run
+	$(if $(PORT),YUQING_PORT=$(PORT) )$(BIN)/yuqing run
 
 test: install
+	cd $(WEB) && npm run --silent test:unit
 	$(BIN)/python -m pytest
 
 lint: install
@@ -40,6 +54,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy core crawlers worker api dashboards cli
+	cd $(WEB) && npm run --silent typecheck
 
 check: lint typecheck test
 
@@ -47,4 +62,4 @@ bench: install
 	$(BIN)/python benchmarks/analysis.py
 
 clean:
-	rm -rf $(VENV) var dashboards/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache

@@ -26,11 +26,13 @@ from api.routers import (
     ledger,
     mentions,
     notifications,
+    reference,
     reports,
     sources,
     tickets,
     units,
     users,
+    workspace,
 )
 from api.routers.health import app_version
 from api.schemas import Problem, ValidationProblem
@@ -167,8 +169,8 @@ def create_app() -> FastAPI:
     app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, method_not_allowed)
-    for module in (health, auth, users, mentions, events, alerts, tickets, units, sources,
-                   reports, duty, notifications, ledger, intake, calendar):
+    for module in (health, auth, users, workspace, mentions, events, alerts, tickets, units, sources,
+                   reports, duty, notifications, ledger, intake, calendar, reference):
         app.include_router(module.router)
     app.include_router(ledger.audit_router)
     dashboards_web.mount(app)

@@ -15,6 +15,29 @@ from core.tickets.models import ResponsePublic, TicketPublic, TicketTimelinePubl
 from core.timeutil import InputTime
 
 
+class ErrorDetail(BaseModel):
+    """Every refusal: one line in Chinese for people."""
+
+    detail: str
+
+
+class ValidationErrorDetail(BaseModel):
+    """A request that does not parse: a Chinese summary, and the structured errors for programs."""
+
+    detail: str
+    errors: list[dict[str, Any]] = []
+
+
+# Documented on every API route, so that the OpenAPI file describes the errors too.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorDetail, "description": "未登录或登录已失效"},
+    403: {"model": ErrorDetail, "description": "当前账号无权执行此操作（或不属于本单位）"},
+    404: {"model": ErrorDetail, "description": "对象不存在"},
+    409: {"model": ErrorDetail, "description": "当前状态不允许此操作，或数据冲突"},
+    422: {"model": ValidationErrorDetail, "description": "请求参数有误"},
+}
+
+
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -46,13 +69,18 @@ class ManualMentionIn(BaseModel):
 
 
 class EventDetail(EventPublic):
-    mentions: list[MentionPublic]
+    mentions: list[MentionPublic]  # oldest first: the event's timeline
+    ticket_id: int | None = None
+    ticket_state: str | None = None
+    alert_id: int | None = None
+    alert_status: str | None = None
 
 
 class TicketOpen(BaseModel):
     event_id: DbId
-    unit_id: DbId | None = None
-    handler_id: DbId | None = None
+    unit_id: DbId | None = None  # 牵头单位
+    handler_id: DbId | None = None  # 承办人
+    assisting_unit_ids: list[DbId] = []  # 协办单位
     note: str = Field(default="", max_length=2000)
 
 

@@ -26,10 +26,70 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_PORT = 8000
+
+
+class PortError(Exception):
+    """The port cannot be served on; the message is for people (Chinese)."""
+
+
+def resolve_port(arg: int | None) -> int:
+    """--port, else YUQING_PORT (what `make run PORT=N` sets), else 8000."""
+    if arg is not None:
+        port = arg
+    else:
+        raw = os.environ.get("YUQING_PORT", "").strip()
+        if not raw:
+            return DEFAULT_PORT
+        try:
+            port = int(raw)
+        except ValueError:
+            raise PortError(f"YUQING_PORT 不是有效的端口号：{raw!r}（应为 1–65535 的整数）") from None
+    if not 1 <= port <= 65535:
+        raise PortError(f"端口号 {port} 无效（应为 1–65535）")
+    return port
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise PortError when another process already listens on host:port.
+
+    Checked before anything is migrated or loaded, so a busy port costs nothing. SO_REUSEADDR
+    as uvicorn sets it: a port in TIME_WAIT is free, one with a listener is not.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except PermissionError:
+            raise PortError(f"没有权限使用端口 {port}（1024 以下的端口需要管理员权限），"
+                            f"请换一个端口，例如：make run PORT=8001") from None
+        except OSError as exc:
+            raise PortError(f"端口 {port} 已被占用（{host}:{port}，{exc.strerror or exc}），"
+                            f"可能已有一个 yuqing 或其他程序在运行。请先关闭它，"
+                            f"或换一个端口：make run PORT={port + 1}（或设置 YUQING_PORT={port + 1}）") from None
+
+
+def _serving_port(args: argparse.Namespace) -> int | None:
+    """The port to serve on, or None after telling the user why it cannot be used."""
+    try:
+        port = resolve_port(args.port)
+        check_port_free(args.host, port)
+    except PortError as exc:
+        print(f"无法启动：{exc}", file=sys.stderr)
+        return None
+    return port
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info")
+    port = _serving_port(args)
+    if port is None:
+        return 2
+    uvicorn.run("api.main:app", host=args.host, port=port, log_level="info")
     return 0
 
 
@@ -166,9 +226,13 @@ def _stored_corrections() -> list[tuple[str, str]]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    serve = not args.no_serve
+    port = _serving_port(args) if serve else DEFAULT_PORT
+    if port is None:
+        return 2  # before anything is migrated or loaded
     from cli.demo import run_demo
 
-    return run_demo(host=args.host, port=args.port, serve=not args.no_serve)
+    return run_demo(host=args.host, port=port, serve=serve)
 
 
 def _safe_url(url: str) -> str:
@@ -182,18 +246,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yuqing", description="政务舆情监测与回应台账")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="迁移、加载演示数据、采集、处理，并在 127.0.0.1:8000 提供看板与 API")
+    p = sub.add_parser("run", help="迁移、加载演示数据、采集、处理，并在 127.0.0.1:8000 提供工作台与 API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=None, help="端口，默认取 YUQING_PORT，再默认 8000")
     p.add_argument("--no-serve", action="store_true", help="加载演示数据后退出（不启动网页服务）")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("migrate", help="把数据库迁移到最新版本")
     p.set_defaults(func=_cmd_migrate)
 
-    p = sub.add_parser("serve", help="启动 API 与看板")
+    p = sub.add_parser("serve", help="启动 API 与工作台")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=None, help="端口，默认取 YUQING_PORT，再默认 8000")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("worker", help="启动 Celery worker（需要 YUQING_REDIS_URL）")

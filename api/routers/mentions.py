@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
@@ -11,8 +11,11 @@ from api.deps import Dispatcher, SessionDep
 from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
 from api.persist import reload
 from api.schemas import ManualMentionIn
+from core.mentions import search
 from core.mentions import service as mentions
 from core.mentions.models import Mention, MentionCreate, MentionPublic
+from core.mentions.search import Filters, MentionPage
+from core.timeutil import InputTime
 from worker.dispatch import enqueue_mentions
 
 router = APIRouter(prefix="/api/mentions", tags=["信息"])
@@ -24,6 +27,28 @@ def list_mentions(session: SessionDep, scope: Visible, event_id: IdQuery = None,
                   offset: OffsetQuery = 0) -> list[Mention]:
     """信息列表（最新在前），可按舆情事件筛选；承办人只看到本单位工单的信息。"""
     return mentions.get_all(session=session, event_id=event_id, limit=limit, offset=offset, scope=scope)
+
+
+@router.get("/search", response_model=MentionPage)
+def search_mentions(
+        session: SessionDep, scope: Visible,
+        q: Annotated[str, Query(max_length=100, description="关键词（空格分隔，须全部出现在标题、正文或作者中）")] = "",
+        channel: Annotated[str | None, Query(description="渠道：weibo wechat forum board news hotline manual")] = None,
+        source_id: IdQuery = None,
+        topic: Annotated[str | None, Query(description="话题代码（人工改正优先）")] = None,
+        sentiment: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
+        place: Annotated[str | None, Query(max_length=50, description="地名（辖区地名库中的名称）")] = None,
+        relevant: Annotated[bool | None, Query(description="是否与本辖区相关")] = None,
+        event_id: IdQuery = None,
+        since: Annotated[InputTime | None, Query(description="起始时间（含），ISO 8601")] = None,
+        until: Annotated[InputTime | None, Query(description="结束时间（不含），ISO 8601")] = None,
+        cursor: Annotated[str | None, Query(max_length=200, description="上一页返回的 next_cursor")] = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> MentionPage:
+    """检索采集到的信息：按关键词、渠道、来源、话题、情感、地名、相关性和时间筛选，最新在前，游标翻页。"""
+    filters = Filters(q=q, channel=channel, source_id=source_id, topic=topic, sentiment=sentiment,
+                      place=place, relevant=relevant, event_id=event_id, since=since, until=until)
+    return search.search(session=session, filters=filters, cursor=cursor, limit=limit,
+                         visible_events=scope.event_ids() if scope.restricted else None)
 
 
 @router.get("/{mention_id}", response_model=MentionPublic)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 
 from api.deps import Admin, Dispatcher, SessionDep
 from api.params import IdPath, IdQuery
@@ -44,6 +45,18 @@ def update_channel(session: SessionDep, user: Admin, channel_id: IdPath,
     """修改通知渠道或停用（不删除）。"""
     return public(notify.update_channel(session=session, channel_id=channel_id, channel_in=body,
                                         actor_id=user.id))
+
+
+class ChannelTestResult(BaseModel):
+    sent: bool
+    error: str  # why it failed (never containing the channel's key)
+
+
+@router.post("/channels/{channel_id}/test", response_model=ChannelTestResult)
+def test_channel(session: SessionDep, user: Admin, channel_id: IdPath) -> ChannelTestResult:
+    """立即发送一条测试消息（仅管理员），返回是否送达及失败原因。"""
+    sent, error = notify.send_test(session=session, channel_id=channel_id, actor_id=user.id)
+    return ChannelTestResult(sent=sent, error=error)
 
 
 @router.get("", response_model=list[NotificationPublic])

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.access import Visible
 from api.deps import Dispatcher, SessionDep
 from core.errors import InvalidInput
 from core.reports import dashboard
@@ -27,8 +27,14 @@ def annual(session: SessionDep, _: Dispatcher,
 
 
 @router.get("/api/dashboard/summary", response_model=dashboard.DashboardSummary)
-def dashboard_summary(session: SessionDep, scope: Visible,
-                      days: Annotated[int, Query(ge=1, le=dashboard.MAX_DAYS)] = 30
+def dashboard_summary(session: SessionDep, _: Dispatcher,
+                      days: Annotated[int, Query(ge=1, le=dashboard.MAX_DAYS,
+                                                 description="近 N 天（7、30、90、365 …）")] = 30,
+                      since: Annotated[date | None, Query(description="自定义起始日（北京时间，含）")] = None,
+                      until: Annotated[date | None, Query(description="自定义结束日（含），默认今天")] = None
                       ) -> dashboard.DashboardSummary:
-    """大屏数据：各项计数、近 N 天（北京时间）信息量与负面信息趋势、未处理预警；承办人只统计本单位工单。"""
-    return dashboard.summary(session=session, days=days, scope=scope)
+    """领导看板：趋势、话题、情感、渠道、地域分布、等级、回应及时率、热点事件、各单位在办与超期工单、未处理预警。
+
+    承办人看不到全局统计（请用工作台 /api/workspace）。
+    """
+    return dashboard.summary(session=session, days=days, since=since, until=until)

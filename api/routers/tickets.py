@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -11,7 +10,8 @@ from api.deps import CurrentUser, Dispatcher, SessionDep
 from api.params import IdempotencyKey, IdPath, IdQuery, OffsetQuery
 from api.schemas import TicketNotes, TicketOpen, TicketTransition
 from core.bounds import DbId
-from core.tickets import rules
+from core.errors import InvalidInput
+from core.tickets import queues, rules
 from core.tickets import service as tickets
 from core.tickets.models import Response as TicketResponse
 from core.tickets.models import (
@@ -19,9 +19,10 @@ from core.tickets.models import (
     ResponsePublic,
     Ticket,
     TicketClockPausePublic,
-    TicketPublic,
     TicketTimelinePublic,
 )
+from core.tickets.queues import TicketView
+from core.users.models import Role
 
 router = APIRouter(prefix="/api/tickets", tags=["舆情工单"])
 
@@ -61,18 +62,8 @@ class SignOffIn(BaseModel):
     confidentiality_checked: StrictBool = True
 
 
-class Deadline(BaseModel):
-    clock: str
-    label: str
-    due_at: datetime
-    met_at: datetime | None
-    met: bool | None
-    status: str
-
-
-class TicketView(TicketPublic):
-    assisting_unit_ids: list[int] = []
-    deadlines: list[Deadline] = []
+class DraftIn(BaseModel):
+    text: str = Field(max_length=20000)
 
 
 class TicketDetailView(TicketView):
@@ -82,35 +73,43 @@ class TicketDetailView(TicketView):
 
 
 def view(session: SessionDep, ticket: Ticket) -> TicketView:
-    """A ticket with its assisting units and deadlines, as every endpoint returns it."""
-    assert ticket.id is not None
-    return TicketView.model_validate({
-        **TicketPublic.model_validate(ticket).model_dump(),
-        "assisting_unit_ids": tickets.assisting_unit_ids(session=session, ticket_id=ticket.id),
-        "deadlines": tickets.deadlines(session=session, ticket=ticket),
-    })
+    """A ticket with its names, assisting units and deadlines, as every endpoint returns it."""
+    return queues.view(session=session, ticket=ticket)
 
 
 @router.get("", response_model=list[TicketView])
-def list_tickets(session: SessionDep, scope: Visible, state: str | None = None,
-                 unit_id: IdQuery = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+def list_tickets(session: SessionDep, scope: Visible, user: CurrentUser,
+                 queue: Annotated[queues.Queue, Query(
+                     description="mine 待我处理（领导：待我签发；值班：待交办）/ unit 本单位在办 / due_soon 即将超期 / "
+                                 "overdue 已超期 / closed 已办结（含误报）/ review 待审核 / all 全部")] = "all",
+                 q: Annotated[str, Query(max_length=100, description="按标题、备注、回应稿或工单号搜索")] = "",
+                 state: str | None = None, unit_id: IdQuery = None,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: OffsetQuery = 0) -> list[TicketView]:
-    """工单台账（最新在前）；承办人只能看到本单位牵头或协办的工单。"""
-    found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset,
-                            scope=scope)
-    return [view(session, t) for t in found]
+    """工单队列；承办人只能看到本单位牵头或协办的工单。待审核队列附回应稿所答复的原帖。"""
+    if state is None and unit_id is None:
+        found = queues.get_queue(session=session, user=user, queue=queue, q=q, limit=limit, offset=offset)
+    else:  # the ledger's older filters, still scoped to the handler's unit
+        found = tickets.get_all(session=session, state=state, unit_id=unit_id, limit=limit, offset=offset,
+                                scope=scope)
+    # The leader signs what answers the posts: his queues carry them.
+    with_posts = queue == "review" or (queue == "mine" and user.role == Role.leader)
+    return queues.views(session=session, items=found, with_posts=with_posts)
 
 
 @router.post("", response_model=TicketView, status_code=status.HTTP_201_CREATED,
              responses={200: {"description": "该事件已有工单，返回已有工单"}})
 def open_ticket(session: SessionDep, user: CurrentUser, body: TicketOpen,
                 response: Response) -> TicketView:
-    """由舆情事件开单（每个事件一张工单）；指定单位时同时交办。"""
+    """开单：由舆情事件开单（每个事件一张工单），可同时交办牵头单位、承办人和协办单位；该事件的预警随之关闭。"""
     rules.require(user.role, "open")
     check_assignment(session=session, unit_id=body.unit_id, handler_id=body.handler_id)
+    check_units(session=session, unit_ids=body.assisting_unit_ids)
+    if body.assisting_unit_ids and body.unit_id is None:
+        raise InvalidInput("指定协办单位时须同时指定牵头单位")
     ticket, created = tickets.open_from_event(
         session=session, event_id=body.event_id, actor_id=user.id, unit_id=body.unit_id,
-        handler_id=body.handler_id, note=body.note)
+        handler_id=body.handler_id, note=body.note, assisting_unit_ids=body.assisting_unit_ids or None)
     if not created:
         response.status_code = status.HTTP_200_OK
     return view(session, ticket)
@@ -124,10 +123,10 @@ def false_alarms(session: SessionDep, _: Dispatcher) -> list[dict[str, str]]:
 
 @router.get("/{ticket_id:int}", response_model=TicketDetailView)
 def get_ticket(session: SessionDep, user: CurrentUser, ticket_id: IdPath) -> TicketDetailView:
-    """单张工单，含时限、处置时间线、计时暂停和回应记录。"""
+    """单张工单，含时限、回应稿、所答复的原帖、处置时间线、计时暂停和回应记录。"""
     ticket = ticket_for(session=session, user=user, ticket_id=ticket_id)
     return TicketDetailView.model_validate({
-        **view(session, ticket).model_dump(),
+        **queues.view(session=session, ticket=ticket, with_posts=True).model_dump(),
         "timeline": [TicketTimelinePublic.model_validate(t)
                      for t in tickets.timeline(session=session, ticket_id=ticket_id)],
         "responses": [ResponsePublic.model_validate(r)
@@ -172,6 +171,9 @@ def transition(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
     """变更工单状态；不允许的流转返回 409，无权的流转（如承办人重新打开已办结工单）返回 403。"""
     current = ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
     rules.require_transition(user.role, current.state, body.to_state)
+    if body.to_state == "review":  # 提交审核: the leader must have a draft to read
+        return view(session, tickets.submit_for_review(session=session, ticket_id=ticket_id,
+                                                       actor_id=user.id, note=body.note))
     ticket = tickets.transition(session=session, ticket_id=ticket_id, to_state=body.to_state,
                                 actor_id=user.id, note=body.note)
     return view(session, ticket)
@@ -270,3 +272,20 @@ def update_notes(session: SessionDep, user: CurrentUser, ticket_id: IdPath,
     ticket_for(session=session, user=user, ticket_id=ticket_id)
     return view(session, tickets.update_notes(session=session, ticket_id=ticket_id, actor_id=user.id,
                                               online_note=body.online_note, offline_note=body.offline_note))
+
+
+@router.put("/{ticket_id:int}/draft", response_model=TicketView)
+def save_draft(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: DraftIn) -> TicketView:
+    """保存回应稿（牵头单位承办人或值班人员）；已交办的工单随之转为处置中，待审核时不能修改。"""
+    rules.require(user.role, "work")
+    ticket_for(session=session, user=user, ticket_id=ticket_id, lead_only=True)
+    return view(session, tickets.save_draft(session=session, ticket_id=ticket_id, text=body.text,
+                                            actor_id=user.id))
+
+
+@router.post("/{ticket_id:int}/return", response_model=TicketView)
+def return_draft(session: SessionDep, user: CurrentUser, ticket_id: IdPath, body: Reason) -> TicketView:
+    """领导退回回应稿（待审核 → 处置中），须填写原因。"""
+    rules.require(user.role, "review")
+    return view(session, tickets.return_draft(session=session, ticket_id=ticket_id, actor_id=user.id,
+                                              reason=body.reason))

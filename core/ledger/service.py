@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from core import spreadsheet
@@ -16,7 +17,7 @@ from core.events.models import Event
 from core.mentions.models import Mention
 from core.sources.models import Source
 from core.tickets import service as tickets
-from core.tickets.models import RESPONSE_CHANNELS, STATE_LABELS, Ticket
+from core.tickets.models import RESPONSE_CHANNELS, STATE_LABELS, Response, Ticket, TicketUnit
 from core.timeutil import ensure_utc, to_local, utcnow
 from core.units.models import Unit
 from core.users.models import User
@@ -55,17 +56,37 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
     sources = {s.id: s.name for s in session.exec(select(Source))}
     office = get_settings().office_name
     now = utcnow()
+    # Everything the rows need, a fixed number of queries whatever the year holds.
+    ticket_ids = [t.id for t in found if t.id is not None]
+    event_ids = [t.event_id for t in found]
+    events = {e.id: e for e in _in_chunks(session, select(Event), col(Event.id), event_ids)}
+    posts: dict[int, list[Mention]] = {}
+    for m in _in_chunks(session, select(Mention).options(defer(Mention.raw)),  # type: ignore[arg-type]
+                        col(Mention.event_id), event_ids):
+        if m.event_id is not None:
+            posts.setdefault(m.event_id, []).append(m)
+    for items in posts.values():
+        items.sort(key=_post_order)
+    answers_of: dict[int, list[Response]] = {}
+    for r in _in_chunks(session, select(Response), col(Response.ticket_id), ticket_ids):
+        answers_of.setdefault(r.ticket_id, []).append(r)
+    for answered in answers_of.values():
+        answered.sort(key=lambda r: (ensure_utc(r.published_at), r.id or 0))
+    assisting_of: dict[int, list[int]] = {}
+    for link in _in_chunks(session, select(TicketUnit).where(col(TicketUnit.removed_at).is_(None)),
+                           col(TicketUnit.ticket_id), ticket_ids):
+        assisting_of.setdefault(link.ticket_id, []).append(link.unit_id)
+    press = tickets.press_times(session=session, ticket_ids=ticket_ids)
     out = []
     for n, ticket in enumerate(found, start=1):
         assert ticket.id is not None
-        event = session.get(Event, ticket.event_id)
-        mentions = list(session.exec(select(Mention).where(Mention.event_id == ticket.event_id)
-                                     .order_by(col(Mention.published_at), col(Mention.id))))
+        event = events.get(ticket.event_id)
+        mentions = posts.get(ticket.event_id, [])
         first = mentions[0] if mentions else None
-        answers = tickets.responses(session=session, ticket_id=ticket.id)
-        clocks = {c.name: c for c in tickets.clocks(session=session, ticket=ticket)}
+        answers = answers_of.get(ticket.id, [])
+        clocks = {c.name: c for c in tickets.clocks(session=session, ticket=ticket, press_at=press.get(ticket.id))}
         sentiments = Counter(m.sentiment for m in mentions if m.sentiment)
-        assisting = tickets.assisting_unit_ids(session=session, ticket_id=ticket.id)
+        assisting = assisting_of.get(ticket.id, [])
         notes = [ticket.note]
         if ticket.dismiss_reason:
             notes.append(f"误报原因：{ticket.dismiss_reason}")
@@ -114,6 +135,23 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
                 met = "否（超期未完成）"
             row[f"{label}时限"], row[f"{label}按时"] = (_fmt(c.due_at) if c else "", met)
         out.append(row)
+    return out
+
+
+def _post_order(m: Mention) -> tuple[bool, datetime, int]:
+    """Oldest post first, undated ones (hotline calls without a time) last."""
+    return (m.published_at is None, ensure_utc(m.published_at or EPOCH), m.id or 0)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _in_chunks(session: Session, stmt: Any, column: Any, values: list[Any], size: int = 900) -> list[Any]:
+    """Rows of `stmt` whose `column` is in `values`, in chunks that stay under bind-parameter limits."""
+    unique = list(dict.fromkeys(values))
+    out: list[Any] = []
+    for k in range(0, len(unique), size):
+        out += list(session.exec(stmt.where(column.in_(unique[k:k + size]))))
     return out
 
 

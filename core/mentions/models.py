@@ -38,6 +38,8 @@ class Mention(MentionBase, table=True):
         sa.Index("ix_mention_simhash_b2", "simhash_b2"),
         sa.Index("ix_mention_simhash_b3", "simhash_b3"),
         sa.Index("ix_mention_pending", "analyzed_at", "created_at"),
+        # Keyset paging of searches, newest first: (seen_at, id) < (cursor).
+        sa.Index("ix_mention_seen", "seen_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -45,6 +47,9 @@ class Mention(MentionBase, table=True):
     url_fingerprint: str | None = Field(default=None, max_length=64)
     created_at: datetime = created_at_field()
     fetched_at: datetime | None = time_field()
+    # When it was said: published_at, or when stored for sources without a time (hotline).
+    # Set on insert (listener below), so every list sorts on one indexed column.
+    seen_at: datetime | None = time_field()
     # Raw evidence: posts get deleted, so keep what we saw and its hash.
     raw: str = Field(default="", sa_type=sa.Text)
     raw_sha256: str = Field(default="", max_length=64)
@@ -95,3 +100,9 @@ class MentionPublic(MentionBase):
     process_attempts: int
     process_error: str
     label_topic: str
+
+
+@sa.event.listens_for(Mention, "before_insert")
+def _set_seen_at(_mapper: Any, _connection: Any, target: Mention) -> None:
+    if target.seen_at is None:
+        target.seen_at = target.published_at or target.created_at

@@ -26,7 +26,7 @@ from core.notify.models import (
     NotificationStatus,
 )
 from core.notify.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
-from core.redact import mask, redact_url
+from core.redact import mask, redact_text, redact_url, url_secrets
 from core.timeutil import ensure_utc, to_local, utcnow
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,26 @@ def update_channel(*, session: Session, channel_id: int, channel_in: Notificatio
                  actor_id=actor_id, before=before, after=after,
                  note="更换密钥" if secret_changed else "")
     return channel
+
+
+def send_test(*, session: Session, channel_id: int, actor_id: int | None) -> tuple[bool, str]:
+    """Send a test message through the channel now (not via the outbox); (sent, error)."""
+    from core.notify.models import Notification as Message
+
+    channel = get_channel(session=session, channel_id=channel_id)
+    message = Message(dedupe_key=f"test:ch{channel_id}:{utcnow():%Y%m%d%H%M%S}", channel_id=channel_id,
+                      subject="【测试】舆情系统通知渠道测试",
+                      body=f"这是一条测试消息，用于确认通知渠道“{channel.name}”可以送达。无需处理。",
+                      link=get_settings().public_url)
+    error = ""
+    try:
+        senders.send(channel, message)
+    except senders.SendError as exc:
+        # Secrets are write-only: a robot key in the URL must not come back in the error.
+        error = redact_text(str(exc), [channel.url, channel.secret or "", *url_secrets(channel.url)])
+    audit.record(session=session, entity="channel", entity_id=channel_id, action="test",
+                 actor_id=actor_id, after={"sent": not error}, note=error[:500] or "测试消息已发送")
+    return not error, error
 
 
 def get_channel(*, session: Session, channel_id: int) -> NotificationChannel:

@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from core.access import OFFICE, Scope
 from core.alerts.models import Alert
-from core.analysis_labels import GRADE_LABELS, SOURCE_HEALTH_LABELS, TOPIC_LABELS
+from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, SOURCE_HEALTH_LABELS, TOPIC_LABELS
 from core.calendar import service as office_calendar
 from core.errors import InvalidInput
 from core.events.models import Event
@@ -23,7 +22,9 @@ from core.mentions.models import Mention
 from core.redact import redact_text
 from core.sources.models import Source
 from core.tickets.models import STATE_LABELS, Ticket, TicketState
+from core.tickets.queues import overdue_clause
 from core.timeutil import SHANGHAI, ensure_utc, to_local, utcnow
+from core.units.models import Unit
 
 MAX_DAYS = 366
 OPEN_STATES = [s.value for s in TicketState if s not in (TicketState.closed, TicketState.dismissed)]
@@ -96,9 +97,47 @@ class SourceHealth(BaseModel):
     circuit_open_until: datetime | None
 
 
+class LabelCount(BaseModel):
+    key: str
+    label: str
+    count: int
+
+
+class Timeliness(BaseModel):
+    """Deadlines that fell due in the range: met in time, missed, still running."""
+
+    on_time: int
+    late: int
+    pending: int
+
+
+class TopEvent(BaseModel):
+    id: int
+    title: str  # scraped text: render as text
+    grade: str | None
+    grade_label: str
+    topic: str
+    topic_label: str
+    mention_count: int
+    engagement: int
+    last_seen_at: datetime | None
+    ticket_id: int | None
+    ticket_state: str | None
+    ticket_state_label: str
+
+
+class UnitTickets(BaseModel):
+    unit_id: int | None  # None: not handed to a unit yet
+    unit_name: str
+    open: int
+    overdue: int
+
+
 class DashboardSummary(BaseModel):
     generated_at: datetime
     days: int
+    since: date | None = None  # first local day of the range
+    until: date | None = None  # last local day of the range (inclusive)
     timezone: str
     counts: Counts
     tickets_by_state: list[StateCount]
@@ -107,6 +146,13 @@ class DashboardSummary(BaseModel):
     trend: list[TrendPoint]
     open_alerts: list[OpenAlert]
     sources: list[SourceHealth] = []  # troubled ones first
+    sentiment: list[LabelCount] = []
+    channels: list[LabelCount] = []
+    places: list[LabelCount] = []
+    timeliness: Timeliness = Timeliness(on_time=0, late=0, pending=0)  # public response clock
+    close_timeliness: Timeliness = Timeliness(on_time=0, late=0, pending=0)  # 办结 clock
+    top_events: list[TopEvent] = []
+    tickets_by_unit: list[UnitTickets] = []
     # "2027年节假日安排尚未录入" from 60 days before the working-day calendar runs out.
     calendar_warning: str | None = None
 
@@ -117,42 +163,58 @@ def local_day_start(day: date) -> datetime:
 
 
 def summary(*, session: Session, days: int = 30, now: datetime | None = None,
-            scope: Scope = OFFICE) -> DashboardSummary:
-    """Return the dashboard figures for the last `days` local days (today included).
-
-    Every figure counts only what the scope sees: a unit handler's summary is built from his
-    unit's tickets and their events and mentions, without open alerts or sources.
-    """
-    if not 1 <= days <= MAX_DAYS:
-        raise InvalidInput(f"天数须在 1 到 {MAX_DAYS} 之间")
+            since: date | None = None, until: date | None = None) -> DashboardSummary:
+    """Return the dashboard figures for the last `days` local days (today included), or for
+    the local days `since`..`until` (inclusive; `until` defaults to today)."""
     now = ensure_utc(now) if now else utcnow()
     today = to_local(now).date()
-    first_day = today - timedelta(days=days - 1)
+    if since is not None:
+        last_day = until or today
+        days = (last_day - since).days + 1
+        if days < 1:
+            raise InvalidInput("起始日期不能晚于结束日期")
+    elif until is not None:
+        raise InvalidInput("指定结束日期时须同时指定起始日期")
+    else:
+        last_day = today
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(f"天数须在 1 到 {MAX_DAYS} 之间")
+    first_day = last_day - timedelta(days=days - 1)
     window_start = local_day_start(first_day)
+    window_end = local_day_start(last_day + timedelta(days=1))
 
-    open_by_state = _tickets_by_state(session, scope)
-    office = scope.sees_office()
+    open_by_state = _tickets_by_state(session)
     counts = Counts(
         mentions_today=_count(session, select(func.count()).select_from(Mention)
-                              .where(_seen_since(local_day_start(today)), scope.mentions())),
-        mentions_total=_count(session, select(func.count()).select_from(Mention).where(scope.mentions())),
+                              .where(_seen_since(local_day_start(today)))),
+        mentions_total=_count(session, select(func.count()).select_from(Mention)),
         open_alerts=_count(session, select(func.count()).select_from(Alert)
-                           .where(Alert.status == "open")) if office else 0,
+                           .where(Alert.status == "open")),
         open_tickets=sum(s.count for s in open_by_state),
-        overdue_tickets=_overdue(session, now, scope),
+        overdue_tickets=_overdue(session, now),
     )
     return DashboardSummary(
         generated_at=now,
         days=days,
+        since=first_day,
+        until=last_day,
         timezone="Asia/Shanghai",
         counts=counts,
         tickets_by_state=open_by_state,
-        events_by_grade=_events_by_grade(session, window_start, scope),
-        topics=_topics(session, window_start, scope),
-        trend=_trend(session, first_day, today, scope),
-        # Alerts are the duty officers' queue (/api/alerts refuses handlers); sources are office-wide.
-        open_alerts=_open_alerts(session) if office else [],
-        sources=_sources(session) if office else [],
+        events_by_grade=_events_by_grade(session, window_start, window_end),
+        topics=_topics(session, window_start, window_end),
+        trend=_trend(session, first_day, last_day),
+        open_alerts=_open_alerts(session),
+        sources=_sources(session),
+        sentiment=_mention_counts(session, Mention.sentiment, window_start, window_end, SENTIMENT_LABELS),
+        channels=_mention_counts(session, Mention.channel, window_start, window_end, CHANNEL_LABELS),
+        places=_places(session, window_start, window_end),
+        timeliness=_timeliness(session, Ticket.response_due_at, Ticket.first_response_at,
+                               window_start, min(window_end, now), now),
+        close_timeliness=_timeliness(session, Ticket.close_due_at, Ticket.closed_at,
+                                     window_start, min(window_end, now), now),
+        top_events=_top_events(session, window_start, window_end),
+        tickets_by_unit=_tickets_by_unit(session, now),
         calendar_warning=office_calendar.status(session=session, today=today).warning,
     )
 
@@ -180,28 +242,26 @@ def _seen_since(start: datetime) -> Any:
                   sa.and_(col(Mention.published_at).is_(None), col(Mention.created_at) >= start))
 
 
-def _tickets_by_state(session: Session, scope: Scope) -> list[StateCount]:
-    rows = session.exec(select(Ticket.state, func.count()).where(col(Ticket.state).in_(OPEN_STATES),
-                                                                 scope.tickets())
+def _tickets_by_state(session: Session) -> list[StateCount]:
+    rows = session.exec(select(Ticket.state, func.count()).where(col(Ticket.state).in_(OPEN_STATES))
                         .group_by(Ticket.state)).all()
     found = {state: int(n) for state, n in rows}
     return [StateCount(state=s, label=STATE_LABELS[s], count=found.get(s, 0)) for s in OPEN_STATES]
 
 
-def _overdue(session: Session, now: datetime, scope: Scope) -> int:
+def _overdue(session: Session, now: datetime) -> int:
     """Open tickets past their response deadline without a response, or past closing."""
-    late_response = sa.and_(col(Ticket.first_response_at).is_(None),
-                            col(Ticket.response_due_at) < now)
-    late_close = col(Ticket.close_due_at) < now
-    return _count(session, select(func.count()).select_from(Ticket)
-                  .where(col(Ticket.state).in_(OPEN_STATES), sa.or_(late_response, late_close),
-                         scope.tickets()))
+    return _count(session, select(func.count()).select_from(Ticket).where(overdue_clause(now)))
 
 
-def _events_by_grade(session: Session, since: datetime, scope: Scope) -> list[GradeCount]:
+def _active(since: datetime, until: datetime) -> Any:
+    """Events with posts inside the window."""
+    return sa.and_(col(Event.last_seen_at) >= since, col(Event.first_seen_at) < until)
+
+
+def _events_by_grade(session: Session, since: datetime, until: datetime) -> list[GradeCount]:
     """Events active in the window (last mention inside it), by grade."""
-    rows = session.exec(select(Event.grade, func.count()).where(col(Event.last_seen_at) >= since,
-                                                                scope.events())
+    rows = session.exec(select(Event.grade, func.count()).where(_active(since, until))
                         .group_by(Event.grade)).all()
     found = {(grade or UNGRADED): int(n) for grade, n in rows}
     out = [GradeCount(grade=g, label=GRADE_LABELS[g], count=found.get(g, 0)) for g in GRADES]
@@ -209,23 +269,22 @@ def _events_by_grade(session: Session, since: datetime, scope: Scope) -> list[Gr
     return out
 
 
-def _topics(session: Session, since: datetime, scope: Scope) -> list[TopicCount]:
+def _topics(session: Session, since: datetime, until: datetime) -> list[TopicCount]:
     """Topics of the events active in the window, most frequent first."""
-    rows = session.exec(select(Event.topic, func.count()).where(col(Event.last_seen_at) >= since,
-                                                                scope.events())
+    rows = session.exec(select(Event.topic, func.count()).where(_active(since, until))
                         .group_by(Event.topic)).all()
     ordered = sorted(((topic, int(n)) for topic, n in rows), key=lambda r: (-r[1], r[0]))
     return [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
 
 
-def _trend(session: Session, first_day: date, last_day: date, scope: Scope) -> list[TrendPoint]:
+def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint]:
     """Mentions and negative mentions per local day.
 
     Bucketed in Python: the one portable way to cut days in Asia/Shanghai on both SQLite
     and PostgreSQL, and a sub-district office sees at most thousands of mentions a month.
     """
     stmt = select(Mention.published_at, Mention.created_at, Mention.sentiment).where(
-        _seen_since(local_day_start(first_day)), scope.mentions())
+        _seen_since(local_day_start(first_day)))
     total: dict[date, int] = {}
     negative: dict[date, int] = {}
     for published_at, created_at, sentiment in session.exec(stmt):
@@ -264,3 +323,68 @@ def _open_alerts(session: Session) -> list[OpenAlert]:
             event_topic_label=TOPIC_LABELS.get(topic, topic),
         ))
     return out
+
+
+SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面", "": "未分析"}
+
+
+def _mention_counts(session: Session, column: Any, since: datetime, until: datetime,
+                    labels: dict[str, str]) -> list[LabelCount]:
+    """Mentions seen in the window grouped by one column, most frequent first."""
+    rows = session.exec(select(column, func.count()).where(
+        col(Mention.seen_at) >= since, col(Mention.seen_at) < until).group_by(column)).all()
+    ordered = sorted(((str(k or ""), int(n)) for k, n in rows), key=lambda r: (-r[1], r[0]))
+    return [LabelCount(key=k, label=labels.get(k, k), count=n) for k, n in ordered]
+
+
+def _places(session: Session, since: datetime, until: datetime, limit: int = 20) -> list[LabelCount]:
+    """Places named by the events active in the window (events, not posts: one matter counts once)."""
+    found: dict[str, int] = {}
+    for places in session.exec(select(Event.places).where(_active(since, until))):
+        for place in places or []:
+            found[place] = found.get(place, 0) + 1
+    ordered = sorted(found.items(), key=lambda r: (-r[1], r[0]))[:limit]
+    return [LabelCount(key=p, label=p, count=n) for p, n in ordered]
+
+
+def _timeliness(session: Session, due: Any, met: Any, since: datetime, until: datetime,
+                now: datetime) -> Timeliness:
+    """Deadlines due in [since, until): met by then, missed (late or still unmet), running."""
+    due_c, met_c = col(due), col(met)
+    on_time = sa.and_(met_c.is_not(None), met_c <= due_c)
+    late = sa.or_(sa.and_(met_c.is_not(None), met_c > due_c), sa.and_(met_c.is_(None), due_c < now))
+    row = session.execute(select(
+        func.coalesce(func.sum(sa.case((on_time, 1), else_=0)), 0),
+        func.coalesce(func.sum(sa.case((late, 1), else_=0)), 0),
+        func.count()).select_from(Ticket).where(
+        due_c >= since, due_c < until, col(Ticket.state) != TicketState.dismissed.value)).one()
+    on, lt, total = (int(v or 0) for v in row)
+    return Timeliness(on_time=on, late=lt, pending=total - on - lt)
+
+
+def _top_events(session: Session, since: datetime, until: datetime, limit: int = 10) -> list[TopEvent]:
+    stmt = (select(Event, Ticket.id, Ticket.state).outerjoin(Ticket, col(Ticket.event_id) == col(Event.id))
+            .where(_active(since, until))
+            .order_by(col(Event.mention_count).desc(), col(Event.engagement).desc(), col(Event.id).desc())
+            .limit(limit))
+    out = []
+    for event, ticket_id, ticket_state in session.exec(stmt):
+        assert event.id is not None
+        out.append(TopEvent(
+            id=event.id, title=event.title, grade=event.grade, grade_label=GRADE_LABELS.get(event.grade or "", ""),
+            topic=event.topic, topic_label=TOPIC_LABELS.get(event.topic, event.topic),
+            mention_count=event.mention_count, engagement=event.engagement, last_seen_at=event.last_seen_at,
+            ticket_id=ticket_id, ticket_state=ticket_state,
+            ticket_state_label=STATE_LABELS.get(ticket_state or "", "")))
+    return out
+
+
+def _tickets_by_unit(session: Session, now: datetime) -> list[UnitTickets]:
+    """Open and overdue tickets per lead unit (one grouped query)."""
+    stmt = (select(Ticket.unit_id, Unit.name, func.count(),
+                   func.coalesce(func.sum(sa.case((overdue_clause(now), 1), else_=0)), 0))
+            .outerjoin(Unit, col(Unit.id) == col(Ticket.unit_id))
+            .where(col(Ticket.state).in_(OPEN_STATES)).group_by(col(Ticket.unit_id), col(Unit.name)))
+    out = [UnitTickets(unit_id=uid, unit_name=name or "未交办", open=int(n), overdue=int(late or 0))
+           for uid, name, n, late in session.exec(stmt)]
+    return sorted(out, key=lambda u: (-u.overdue, -u.open, u.unit_name))

@@ -82,6 +82,10 @@ class Ticket(TicketBase, table=True):
     # When the hour clocks (first info, response, press) started: the opening, or the moment
     # the event's grade rose and the ticket was re-graded. None: created_at.
     graded_at: datetime | None = time_field()
+    # The public reply being written (回应稿): what the leader reads before signing off.
+    draft_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    draft_updated_at: datetime | None = time_field()
+    draft_updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
 
 
 class TicketCreate(SQLModel):
@@ -123,6 +127,9 @@ class TicketPublic(TicketBase):
     reopened_count: int = 0
     close_due_provisional: bool = False
     graded_at: datetime | None = None
+    draft_text: str = ""
+    draft_updated_at: datetime | None = None
+    draft_updated_by_id: int | None = None
 
 
 class TicketTimeline(SQLModel, table=True):

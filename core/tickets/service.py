@@ -83,7 +83,8 @@ def get_for_event(*, session: Session, event_id: int) -> Ticket | None:
 
 def open_from_event(*, session: Session, event_id: int, actor_id: int | None,
                     unit_id: int | None = None, handler_id: int | None = None, note: str = "",
-                    opened_at: datetime | None = None) -> tuple[Ticket, bool]:
+                    opened_at: datetime | None = None,
+                    assisting_unit_ids: list[int] | None = None) -> tuple[Ticket, bool]:
     """Open the ticket of an event (one per event); returns it and whether it is new."""
     from core.duty import service as duty
 
@@ -126,9 +127,14 @@ def open_from_event(*, session: Session, event_id: int, actor_id: int | None,
     if ticket.grade in get_settings().principal_at_once_grades:
         _notify(session, ticket, kind="opened", audience="principal", key=f"ticket:{ticket.id}:opened",
                 now=now)
+    # The alert asked for a decision; the ticket is that decision.
+    from core.alerts import service as alerts
+
+    alerts.close_for_event(session=session, event_id=event_id, note=f"已开单（工单 {ticket.id}）",
+                           actor_id=actor_id, at=now)
     if unit_id is not None:
         assign(session=session, ticket_id=ticket.id, actor_id=actor_id, unit_id=unit_id,
-               handler_id=handler_id, at=now)
+               handler_id=handler_id, at=now, assisting_unit_ids=assisting_unit_ids)
     return ticket, True
 
 
@@ -214,6 +220,10 @@ def transition(*, session: Session, ticket_id: int, to_state: str, actor_id: int
             _end_pause(session, ticket, actor_id, now)
     if to_state == S.dismissed:
         ticket.dismiss_reason = note.strip()
+        from core.alerts import service as alerts
+
+        alerts.close_for_event(session=session, event_id=ticket.event_id,
+                               note=f"事件已标记误报：{ticket.dismiss_reason}"[:200], actor_id=actor_id, at=now)
     session.add(ticket)
     return ticket
 
@@ -407,8 +417,62 @@ def record_response(*, session: Session, ticket_id: int, response_in: ResponseCr
     return response
 
 
+DRAFTABLE = {S.triage, S.assigned, S.handling}
+
+
+def save_draft(*, session: Session, ticket_id: int, text: str, actor_id: int | None,
+               at: datetime | None = None) -> Ticket:
+    """Save the reply draft (回应稿); writing it starts the handling of an assigned ticket.
+
+    Under review or after the response the draft is what was signed or published: frozen.
+    """
+    ticket = get(session=session, ticket_id=ticket_id)
+    now = ensure_utc(at) if at else utcnow()
+    if ticket.state not in DRAFTABLE:
+        raise Conflict(f"工单处于“{STATE_LABELS[ticket.state]}”状态，不能修改回应稿"
+                       + ("（请领导退回后修改）" if ticket.state == S.review else ""))
+    if text == ticket.draft_text:
+        return ticket
+    assert ticket.id is not None
+    if ticket.state == S.assigned:
+        _move(session, ticket, S.handling, actor_id, "开始处置（撰写回应稿）", action="transition", at=now)
+    ticket.draft_text, ticket.draft_updated_at, ticket.draft_updated_by_id = text, now, actor_id
+    ticket.updated_at = now
+    _log(session, ticket.id, actor_id, "draft", ticket.state, ticket.state,
+         f"回应稿：{text[:200]}", at=now)
+    session.add(ticket)
+    return ticket
+
+
+def submit_for_review(*, session: Session, ticket_id: int, actor_id: int | None, note: str = "",
+                      at: datetime | None = None) -> Ticket:
+    """提交审核: the draft goes to the leader; there must be a draft to read."""
+    ticket = get(session=session, ticket_id=ticket_id)
+    if not ticket.draft_text.strip():
+        raise InvalidInput("请先撰写回应稿再提交审核")
+    return transition(session=session, ticket_id=ticket_id, to_state=S.review, actor_id=actor_id,
+                      note=note or "回应稿提交审核", at=at)
+
+
+def return_draft(*, session: Session, ticket_id: int, actor_id: int | None, reason: str,
+                 at: datetime | None = None) -> Ticket:
+    """领导退回: the draft goes back to the handler (review → handling) with the reason."""
+    ticket = get(session=session, ticket_id=ticket_id)
+    now = ensure_utc(at) if at else utcnow()
+    if not reason.strip():
+        raise InvalidInput("退回需要填写原因")
+    if ticket.state != S.review:
+        raise Conflict(f"工单处于“{STATE_LABELS[ticket.state]}”状态，只有待审核的工单可以退回")
+    changes = _clear_sign_off(ticket)
+    _move(session, ticket, S.handling, actor_id, f"退回修改：{reason.strip()}", action="return",
+          at=now, changes=changes)
+    session.add(ticket)
+    return ticket
+
+
 def update_notes(*, session: Session, ticket_id: int, actor_id: int | None,
-                 online_note: str | None = None, offline_note: str | None = None) -> Ticket:
+                 online_note: str | None = None, offline_note: str | None = None,
+                 at: datetime | None = None) -> Ticket:
     """Record 线上情况 / 线下情况."""
     ticket = get(session=session, ticket_id=ticket_id)
     changes: dict[str, Any] = {}
@@ -422,7 +486,7 @@ def update_notes(*, session: Session, ticket_id: int, actor_id: int | None,
         ticket.offline_note = offline_note
         texts.append(f"线下情况：{offline_note[:200]}")
     if texts:
-        ticket.updated_at = utcnow()
+        ticket.updated_at = ensure_utc(at) if at else utcnow()
         assert ticket.id is not None
         _log(session, ticket.id, actor_id, "note", ticket.state, ticket.state, "；".join(texts),
              at=ticket.updated_at, changes=changes)
@@ -543,12 +607,28 @@ CLOCK_LABELS = {"first_info": "首次权威信息发布", "response": "公开回
                 "close": "办结"}
 
 
-def clocks(*, session: Session, ticket: Ticket) -> list[Clock]:
-    """The ticket's running and finished clocks (only those its grade has)."""
-    press_at = None
-    if ticket.press_due_at is not None and ticket.id is not None:
-        press_at = session.exec(select(func.min(Response.published_at)).where(
-            Response.ticket_id == ticket.id, col(Response.channel).in_(PRESS_CHANNELS))).one()
+def press_times(*, session: Session, ticket_ids: list[int]) -> dict[int, datetime]:
+    """The first press conference / briefing of each ticket that had one (one query)."""
+    if not ticket_ids:
+        return {}
+    rows = session.exec(select(Response.ticket_id, func.min(Response.published_at)).where(
+        col(Response.ticket_id).in_(ticket_ids), col(Response.channel).in_(PRESS_CHANNELS))
+        .group_by(col(Response.ticket_id)))
+    return {tid: at for tid, at in rows if at is not None}
+
+
+_LOOKUP: Any = object()  # "query it": distinguishes a known absence (None) from not looked up
+
+
+def clocks(*, session: Session, ticket: Ticket, press_at: datetime | None = _LOOKUP) -> list[Clock]:
+    """The ticket's running and finished clocks (only those its grade has).
+
+    Lists pass `press_at` from `press_times` so that no query runs per row.
+    """
+    if press_at is _LOOKUP:
+        press_at = None
+        if ticket.press_due_at is not None and ticket.id is not None:
+            press_at = press_times(session=session, ticket_ids=[ticket.id]).get(ticket.id)
     closed_at = ticket.closed_at if ticket.state == S.closed else None
     out = [Clock("first_info", CLOCK_LABELS["first_info"], ticket.first_info_due_at, ticket.first_response_at),
            Clock("response", CLOCK_LABELS["response"], ticket.response_due_at, ticket.first_response_at),
@@ -557,12 +637,13 @@ def clocks(*, session: Session, ticket: Ticket) -> list[Clock]:
     return [c for c in out if c.due_at is not None]
 
 
-def deadlines(*, session: Session, ticket: Ticket, now: datetime | None = None) -> list[dict[str, Any]]:
+def deadlines(*, session: Session, ticket: Ticket, now: datetime | None = None,
+              press_at: datetime | None = _LOOKUP) -> list[dict[str, Any]]:
     """Each deadline with its state, for people: 未到期 / 即将到期 / 已超期 / 按时完成 / 超时完成."""
     now = ensure_utc(now) if now else utcnow()
     warn = get_settings().deadline_warn_minutes * 60
     out = []
-    for c in clocks(session=session, ticket=ticket):
+    for c in clocks(session=session, ticket=ticket, press_at=press_at):
         assert c.due_at is not None
         met = c.met()
         if met is not None:

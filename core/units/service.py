@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from core.errors import Conflict
-from core.units.models import Unit, UnitCreate
+from core.units.models import Unit, UnitCreate, UnitUpdate
 
 
 def get(*, session: Session, unit_id: int) -> Unit | None:
@@ -30,6 +30,26 @@ def create(*, session: Session, unit_in: UnitCreate) -> Unit:
     unit = Unit.model_validate(unit_in)
     session.add(unit)
     session.flush()
+    return unit
+
+
+def update(*, session: Session, unit: Unit, unit_in: UnitUpdate, actor_id: int | None) -> Unit:
+    """Rename a unit or change its kind, topics (谁主管谁发声) or contact; audited."""
+    from core.audit import service as audit
+
+    values = unit_in.model_dump(exclude_unset=True)
+    if values.get("name") and values["name"] != unit.name and get_by_name(session=session, name=values["name"]):
+        raise Conflict(f"责任单位已存在: {values['name']}")
+    before, after = audit.diff(unit, values)
+    for key, value in values.items():
+        if value is not None:
+            setattr(unit, key, value)
+    session.add(unit)
+    session.flush()
+    assert unit.id is not None
+    if after:
+        audit.record(session=session, entity="unit", entity_id=unit.id, action="update",
+                     actor_id=actor_id, before=before, after=after)
     return unit
 
 

@@ -48,6 +48,7 @@ def test_it_stores_a_hotline_call_and_sends_it_for_analysis(
     assert queued == [[mention["id"]]]  # a duplicate is not processed twice
 
     assert client.get(f"/api/mentions/{mention['id']}", headers=h["leader"]).status_code == 200
+    assert client.get(f"/api/mentions/{mention['id']}", headers=h["duty"]).status_code == 200
     # A handler sees only what his unit's tickets hold (tests/security/test_access_matrix.py).
     assert client.get(f"/api/mentions/{mention['id']}", headers=h["handler"]).status_code == 403
     listed = client.get("/api/mentions", headers=h["leader"]).json()

@@ -114,6 +114,10 @@ def test_a_grade_ii_response_waits_for_a_leader_sign_off(
     early = respond(client, h["handler_a"], tid)
     assert early.status_code == 409
     assert "签发" in early.json()["detail"]
+    # A leader must read what he signs: no review without a draft.
+    assert move(client, h["handler_a"], tid, "review", "回应稿已起草").status_code == 422
+    assert client.put(f"/api/tickets/{tid}/draft", json={"text": "经核查，化粪池已于当日清掏。"},
+                      headers=h["handler_a"]).status_code == 200
     assert move(client, h["handler_a"], tid, "review", "回应稿已起草").status_code == 200
 
     by_duty = client.post(f"/api/tickets/{tid}/sign-off", headers=h["duty"])

@@ -45,9 +45,13 @@ def grade_ii_in_review(client: TestClient, session: Session, office: Office, h: 
         "event_id": event.id, "unit_id": office.unit.id, "handler_id": office.id("handler")})
     assert res.status_code == 201, res.text
     tid = int(res.json()["id"])
-    for state in ("handling", "review"):
-        assert client.post(f"/api/tickets/{tid}/transition", headers=h("handler"),
-                           json={"to_state": state}).status_code == 200
+    assert client.post(f"/api/tickets/{tid}/transition", headers=h("handler"),
+                       json={"to_state": "handling"}).status_code == 200
+    # The leader reviews a written reply: the draft comes before 提交审核.
+    assert client.put(f"/api/tickets/{tid}/draft", headers=h("handler"),
+                      json={"text": "燃气公司已关阀抢修，居民已安全返回。"}).status_code == 200
+    assert client.post(f"/api/tickets/{tid}/transition", headers=h("handler"),
+                       json={"to_state": "review"}).status_code == 200
     return tid
 
 

@@ -9,6 +9,7 @@ of the handler's own unit (lead and assisting) and of another unit (or of no tic
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -172,10 +173,21 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/calendar/import"): Rule(ADMIN, body=form_file("days.csv", "2031-01-02,holiday,元旦\n".encode())),
     ("GET", "/api/calendar/status"): Rule(ALL),
     ("GET", "/api/notifications/failed"): Rule(DISPATCH),
+    ("GET", "/api/workspace"): Rule(ALL),
+    ("GET", "/api/mentions/search"): Rule(ALL, lists=True),
+    ("GET", "/api/events/{event_id}/grades"): Rule(ALL, scoped="read"),
+    ("GET", "/api/events/{event_id}/spread"): Rule(ALL, scoped="read"),
+    ("PUT", "/api/tickets/{ticket_id}/draft"): Rule(ALL, scoped="lead", body=j({"text": "关于积水的回应稿"})),
+    ("POST", "/api/tickets/{ticket_id}/return"): Rule(LEADER, body=j({"reason": "请补充处置结果"})),
+    ("PATCH", "/api/units/{unit_id}"): Rule(ADMIN, body=j({"contact": "024-0000000"})),
+    ("POST", "/api/sources/{source_id}/test-fetch"): Rule(ADMIN),
+    ("POST", "/api/notifications/channels/{channel_id}/test"): Rule(ADMIN),
+    ("GET", "/api/taxonomy"): Rule(ALL),
+    ("GET", "/api/gazetteer"): Rule(ALL),
     ("POST", "/api/notifications/{notification_id}/resend"): Rule(DISPATCH),
 }
 # Pages and assets of the web app: no data, no token needed.
-NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}")}
+NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}"), ("GET", "/{path}")}
 
 
 def app_routes() -> list[tuple[str, str]]:
@@ -187,7 +199,9 @@ def app_routes() -> list[tuple[str, str]]:
             if hasattr(route, "original_router"):  # FastAPI's included-router wrapper
                 walk(route.original_router.routes)
             elif isinstance(route, APIRoute):
-                found.extend((m, route.path) for m in sorted(route.methods or ()))
+                # Path convertors (`{ticket_id:int}`) are routing detail, not part of the rule's key.
+                path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+                found.extend((m, path) for m in sorted(route.methods or ()))
 
     walk(create_app().routes)
     return found
@@ -271,7 +285,8 @@ def fill(path: str, world: World, target: str) -> str:
     thing = world.things[target]
     values = {"ticket_id": thing.ticket_id, "event_id": thing.event_id,
               "mention_id": thing.mention_id, "alert_id": thing.alert_id,
-              "day": "2031-01-01", "notification_id": 999999, **world.ids}
+              "day": "2031-01-01", "notification_id": 999999,
+              "unit_id": world.office.unit_a.id, **world.ids}
     for name, value in values.items():
         path = path.replace("{" + name + "}", str(value))
     return path

@@ -1,0 +1,169 @@
+"""Searching what was collected: filters, newest first, keyset paging that stays fast deep down.
+
+The cursor is the (seen_at, id) of the last row shown; the next page starts strictly after it
+on the index ix_mention_seen, so page 500 costs what page 1 costs (no OFFSET).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Session, col
+
+from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
+from core.errors import InvalidInput
+from core.events.models import Event
+from core.mentions.models import Mention
+from core.sources.models import Source
+from core.tickets.models import Ticket
+from core.timeutil import ensure_utc
+
+SNIPPET_CHARS = 300
+
+
+class MentionListItem(BaseModel):
+    id: int
+    channel: str
+    channel_label: str
+    source_id: int | None
+    source_name: str
+    title: str
+    snippet: str  # the first SNIPPET_CHARS characters of the text (scraped: render as text)
+    author: str
+    url: str
+    published_at: datetime | None
+    seen_at: datetime
+    likes: int
+    reposts: int
+    comments: int
+    views: int
+    topic: str  # a person's re-label wins over the analysis
+    topic_label: str
+    topics: list[str]
+    label_topic: str
+    sentiment: str
+    places: list[str]
+    relevant: bool
+    event_id: int | None
+    event_title: str
+    event_grade: str | None
+    event_grade_label: str
+    ticket_id: int | None
+
+
+class MentionPage(BaseModel):
+    items: list[MentionListItem]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    channel: str | None = None
+    source_id: int | None = None
+    topic: str | None = None
+    sentiment: str | None = None
+    place: str | None = None
+    relevant: bool | None = None
+    event_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def encode_cursor(seen_at: datetime, mention_id: int) -> str:
+    raw = json.dumps([ensure_utc(seen_at).isoformat(), mention_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        seen, mention_id = json.loads(raw)
+        return ensure_utc(datetime.fromisoformat(seen)), int(mention_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise InvalidInput("翻页参数 cursor 无效，请从第一页重新查询") from exc
+
+
+def _json_list_has(column: Any, value: str) -> Any:
+    # JSON lists are stored as text on SQLite and as json on PostgreSQL, both written by
+    # json.dumps (ASCII escapes): the quoted, escaped value matches one whole element.
+    return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)
+
+
+def search(*, session: Session, filters: Filters, cursor: str | None = None, limit: int = 50,
+           visible_events: Any = None) -> MentionPage:
+    """One page of mentions matching the filters, newest first.
+
+    `visible_events` (a subquery of event ids) limits a unit handler to his unit's matters.
+    """
+    columns: list[Any] = [
+        Mention.id, Mention.channel, Mention.source_id, Source.name, Mention.title,
+        sa.func.substr(col(Mention.text), 1, SNIPPET_CHARS), Mention.author, Mention.url,
+        Mention.published_at, Mention.seen_at, Mention.likes, Mention.reposts, Mention.comments,
+        Mention.views, Mention.topics, Mention.label_topic, Mention.sentiment, Mention.places,
+        Mention.relevant, Mention.event_id, Event.title, Event.grade, Ticket.id]
+    stmt: Any = (sa.select(*columns)
+            .outerjoin(Source, col(Source.id) == col(Mention.source_id))
+            .outerjoin(Event, col(Event.id) == col(Mention.event_id))
+            .outerjoin(Ticket, col(Ticket.event_id) == col(Mention.event_id))
+            .where(col(Mention.seen_at).is_not(None)))
+    f = filters
+    if f.q.strip():
+        for word in f.q.split()[:5]:  # every word must occur, in the title or the text
+            pattern = f"%{word}%"
+            stmt = stmt.where(sa.or_(col(Mention.title).ilike(pattern), col(Mention.text).ilike(pattern),
+                                     col(Mention.author).ilike(pattern)))
+    if f.channel:
+        stmt = stmt.where(Mention.channel == f.channel)
+    if f.source_id is not None:
+        stmt = stmt.where(Mention.source_id == f.source_id)
+    if f.topic:
+        relabelled = col(Mention.label_topic) != ""
+        stmt = stmt.where(sa.or_(sa.and_(relabelled, col(Mention.label_topic) == f.topic),
+                                 sa.and_(sa.not_(relabelled), _json_list_has(Mention.topics, f.topic))))
+    if f.sentiment:
+        stmt = stmt.where(Mention.sentiment == f.sentiment)
+    if f.place:
+        stmt = stmt.where(_json_list_has(Mention.places, f.place))
+    if f.relevant is not None:
+        stmt = stmt.where(Mention.relevant == f.relevant)
+    if f.event_id is not None:
+        stmt = stmt.where(Mention.event_id == f.event_id)
+    if f.since is not None:
+        stmt = stmt.where(col(Mention.seen_at) >= ensure_utc(f.since))
+    if f.until is not None:
+        stmt = stmt.where(col(Mention.seen_at) < ensure_utc(f.until))
+    if visible_events is not None:
+        stmt = stmt.where(col(Mention.event_id).in_(visible_events))
+    if cursor:
+        seen, last_id = decode_cursor(cursor)
+        # (seen_at, id) < (seen, last_id), written so that the seen_at range bounds the index scan.
+        stmt = stmt.where(col(Mention.seen_at) <= seen,
+                          sa.or_(col(Mention.seen_at) < seen, col(Mention.id) < last_id))
+    stmt = stmt.order_by(col(Mention.seen_at).desc(), col(Mention.id).desc()).limit(limit + 1)
+    rows = list(session.exec(stmt))
+    items = [_item(r) for r in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].seen_at, items[-1].id) if len(rows) > limit else None
+    return MentionPage(items=items, next_cursor=next_cursor)
+
+
+def _item(r: Any) -> MentionListItem:
+    (mid, channel, source_id, source_name, title, snippet, author, url, published_at, seen_at, likes,
+     reposts, comments, views, topics, label_topic, sentiment, places, relevant, event_id,
+     event_title, event_grade, ticket_id) = r
+    topic = label_topic or (topics[0] if topics else "other")
+    return MentionListItem(
+        id=mid, channel=channel, channel_label=CHANNEL_LABELS.get(channel, channel), source_id=source_id,
+        source_name=source_name or "", title=title, snippet=snippet or "", author=author, url=url,
+        published_at=published_at, seen_at=seen_at, likes=likes, reposts=reposts, comments=comments,
+        views=views, topic=topic, topic_label=TOPIC_LABELS.get(topic, topic), topics=list(topics or []),
+        label_topic=label_topic, sentiment=sentiment, places=list(places or []), relevant=relevant,
+        event_id=event_id, event_title=event_title or "", event_grade=event_grade,
+        event_grade_label=GRADE_LABELS.get(event_grade or "", ""), ticket_id=ticket_id)

@@ -1,0 +1,24 @@
+// 报表: URLs of the downloads (fetched as blobs with the login by useDownload), and the annual figures.
+import { client, unwrap } from './client'
+
+export type LedgerFormat = 'xlsx' | 'csv'
+
+/** 台账 for a year, or for a range of Beijing days (since/until inclusive). */
+export function ledgerUrl(format: LedgerFormat, range: { year: number } | { since: string; until: string }): string {
+  const p = new URLSearchParams({ format })
+  if ('year' in range) p.set('year', String(range.year))
+  else {
+    p.set('since', range.since)
+    p.set('until', range.until)
+  }
+  return `/api/ledger?${p.toString()}`
+}
+
+/** 年报 document for a year. */
+export function annualReportUrl(year: number, format = 'docx'): string {
+  return `/api/reports/annual?${new URLSearchParams({ year: String(year), format }).toString()}`
+}
+
+export function getAnnual(year: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  return unwrap(client.GET('/api/reports/annual', { params: { query: { year } }, signal }))
+}
