@@ -1,9 +1,14 @@
 // 系统管理: users, units and staff posts, sources, notification channels, office calendar, taxonomy and gazetteer.
 import { authFetch, authJson, client, unwrap, type Schemas } from './client'
-import type { CalendarDay, CalendarImportReport, CalendarStatus, UserUpdate } from './pending'
+
+export type UserUpdate = Schemas['UserUpdate']
+export type CalendarDay = Schemas['CalendarDayPublic']
+export type CalendarImportReport = Schemas['CalendarImportResult']
+export type CalendarStatus = Schemas['CalendarStatus']
 
 export type User = Schemas['UserPublic']
 export type UserCreate = Schemas['UserCreate']
+export type UserRole = UserCreate['role']
 export type Unit = Schemas['UnitPublic']
 export type UnitCreate = Schemas['UnitCreate']
 export type UnitUpdate = Schemas['UnitUpdate']
@@ -20,7 +25,6 @@ export type ChannelUpdate = Schemas['NotificationChannelUpdate']
 export type ChannelTestResult = Schemas['ChannelTestResult']
 export type Taxonomy = Schemas['TaxonomyInfo']
 export type Gazetteer = Schemas['GazetteerInfo']
-export type { CalendarDay, CalendarImportReport, CalendarStatus, UserUpdate }
 
 // ---- users
 export function listUsers(signal?: AbortSignal): Promise<User[]> {

@@ -135,9 +135,93 @@ export interface paths {
         put?: never;
         /**
          * Login
-         * @description 用户名密码登录，换取 Bearer 令牌。
+         * @description 用户名密码登录，换取 Bearer 令牌；同一账号或地址连续失败过多时暂时锁定（429）。
          */
         post: operations["login_api_auth_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendar/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Days
+         * @description 录入的放假日和调休上班日（按日期排序）；不含 chinesecalendar 已知的安排。
+         */
+        get: operations["list_days_api_calendar_days_get"];
+        put?: never;
+        /**
+         * Put Day
+         * @description 录入或修改一天（按日期覆盖）；未办结工单的办结时限随之重新计算。
+         */
+        post: operations["put_day_api_calendar_days_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendar/days/{day}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Day
+         * @description 删除录入的一天（恢复按 chinesecalendar 计算）；未办结工单的办结时限随之重新计算。
+         */
+        delete: operations["delete_day_api_calendar_days__day__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendar/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Days
+         * @description 导入国务院办公厅放假通知的日期表（CSV：date,kind,name）；有错误行时整表不导入。
+         */
+        post: operations["import_days_api_calendar_import_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/calendar/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calendar Status
+         * @description 工作日历已知到哪一天；距用完不足 60 天时给出提醒（如“2027年节假日安排尚未录入”）。
+         */
+        get: operations["calendar_status_api_calendar_status_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -427,7 +511,9 @@ export interface paths {
         };
         /**
          * Health
-         * @description 运行状态：数据库连通性与任务队列模式（无需登录，供监控探测）。
+         * @description 运行状态：数据库、任务队列（Redis）与定时任务（beat）最近一次运行（无需登录，供监控探测）。
+         *
+         *     嵌入模式（未配置 Redis）只看数据库。
          */
         get: operations["health_api_health_get"];
         put?: never;
@@ -449,7 +535,9 @@ export interface paths {
         put?: never;
         /**
          * Record Call
-         * @description 记录一次热线来电或人工录入；来电人联系方式仅内部保存，不在任何接口中返回。
+         * @description 记录一次热线来电或人工录入（值班人员、领导；带 Idempotency-Key 重试不会重复录入）。
+         *
+         *     来电人联系方式仅内部保存，不在任何接口中返回。
          */
         post: operations["record_call_api_intake_calls_post"];
         delete?: never;
@@ -470,6 +558,8 @@ export interface paths {
         /**
          * Import File
          * @description 导入 12345 热线或留言板导出的 CSV/Excel 文件，返回接收、重复和拒绝的行数及原因。
+         *
+         *     文件超过上限、行数超过上限或 Excel 解压后过大时返回 413。
          */
         post: operations["import_file_api_intake_import_post"];
         delete?: never;
@@ -513,7 +603,7 @@ export interface paths {
         put?: never;
         /**
          * Create Mention
-         * @description 人工录入 / 热线电话：先入库，提交后再送入分析队列。
+         * @description 人工录入 / 热线电话（值班人员、领导）：先入库，提交后再送入分析队列；带 Idempotency-Key 重试不会重复录入。
          */
         post: operations["create_mention_api_mentions_post"];
         delete?: never;
@@ -666,6 +756,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications/failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Failed
+         * @description 发送失败、已停止自动重发的通知（最新在前）；uncertain_attempts > 0 表示对方可能已收到。
+         */
+        get: operations["list_failed_api_notifications_failed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resend
+         * @description 重发一条发送失败的通知（值班人员操作，记入审计）。
+         */
+        post: operations["resend_api_notifications__notification_id__resend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports/annual": {
         parameters: {
             query?: never;
@@ -675,7 +805,7 @@ export interface paths {
         };
         /**
          * Annual
-         * @description 年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等）。
+         * @description 年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。
          */
         get: operations["annual_api_reports_annual_get"];
         put?: never;
@@ -721,7 +851,7 @@ export interface paths {
         put?: never;
         /**
          * Import Opml
-         * @description 从 RSSHub / wechat2rss / we-mp-rss 导出的 OPML 批量新建监测源（仅管理员）。
+         * @description 从 RSSHub / wechat2rss / we-mp-rss 导出的 OPML 批量新建监测源（仅管理员）；超过 2MB 返回 413。
          */
         post: operations["import_opml_api_sources_import_opml_post"];
         delete?: never;
@@ -1037,7 +1167,7 @@ export interface paths {
         put?: never;
         /**
          * Record Response
-         * @description 记录一次公开回应（回应或政策解读）；工单转为已回应。
+         * @description 记录一次公开回应（回应或政策解读）；工单转为已回应。带 Idempotency-Key 重试不会重复记录。
          */
         post: operations["record_response_api_tickets__ticket_id__responses_post"];
         delete?: never;
@@ -1157,7 +1287,7 @@ export interface paths {
         put?: never;
         /**
          * Transition
-         * @description 变更工单状态；不允许的流转返回 409。
+         * @description 变更工单状态；不允许的流转返回 409，无权的流转（如承办人重新打开已办结工单）返回 403。
          */
         post: operations["transition_api_tickets__ticket_id__transition_post"];
         delete?: never;
@@ -1245,7 +1375,7 @@ export interface paths {
         put?: never;
         /**
          * Create User
-         * @description 新建用户（仅管理员）。
+         * @description 新建用户（仅管理员）；角色为 admin、leader、duty、handler 之一，承办人须指定单位。
          */
         post: operations["create_user_api_users_post"];
         delete?: never;
@@ -1268,6 +1398,66 @@ export interface paths {
         get: operations["me_api_users_me_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change My Password
+         * @description 修改本人密码：原有令牌全部失效，返回新令牌。原密码错误与登录失败一并计数。
+         */
+        post: operations["change_my_password_api_users_me_password_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description 修改姓名、角色、单位或停用（仅管理员，留痕）；改角色、改单位或停用后原令牌失效。
+         */
+        patch: operations["update_user_api_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/users/{user_id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset Password
+         * @description 重置密码（仅管理员，留痕）；该用户原有令牌全部失效。
+         */
+        post: operations["reset_password_api_users__user_id__reset_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1477,6 +1667,14 @@ export interface components {
              */
             note: string;
         };
+        /** Body_import_days_api_calendar_import_post */
+        Body_import_days_api_calendar_import_post: {
+            /**
+             * File
+             * @description CSV：date,kind,name（UTF-8 或 GBK）
+             */
+            file: string;
+        };
         /** Body_import_file_api_intake_import_post */
         Body_import_file_api_intake_import_post: {
             /**
@@ -1525,6 +1723,74 @@ export interface components {
             scope: string;
             /** Username */
             username: string;
+        };
+        /**
+         * CalendarDayIn
+         * @description An entered day (upsert on the date).
+         */
+        CalendarDayIn: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            kind: components["schemas"]["DayKind"];
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** CalendarDayPublic */
+        CalendarDayPublic: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            kind: components["schemas"]["DayKind"];
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
+        };
+        /** CalendarImportError */
+        CalendarImportError: {
+            /** Line */
+            line: number;
+            /** Message */
+            message: string;
+        };
+        /** CalendarImportResult */
+        CalendarImportResult: {
+            /**
+             * Errors
+             * @default []
+             */
+            errors: components["schemas"]["CalendarImportError"][];
+            /** Imported */
+            imported: number;
+        };
+        /** CalendarStatus */
+        CalendarStatus: {
+            /**
+             * Covered Until
+             * Format: date
+             */
+            covered_until: string;
+            /** Warning */
+            warning?: string | null;
         };
         /**
          * CallCreate
@@ -1599,6 +1865,8 @@ export interface components {
         };
         /** DashboardSummary */
         DashboardSummary: {
+            /** Calendar Warning */
+            calendar_warning?: string | null;
             /**
              * Channels
              * @default []
@@ -1670,6 +1938,11 @@ export interface components {
             /** Until */
             until?: string | null;
         };
+        /**
+         * DayKind
+         * @enum {string}
+         */
+        DayKind: "holiday" | "workday";
         /** Deadline */
         Deadline: {
             /** Clock */
@@ -1699,7 +1972,7 @@ export interface components {
              * Ends At
              * Format: date-time
              */
-            ends_at?: string;
+            ends_at: string;
             /**
              * Note
              * @default
@@ -1714,7 +1987,7 @@ export interface components {
              * Starts At
              * Format: date-time
              */
-            starts_at?: string;
+            starts_at: string;
             /** User Id */
             user_id: number;
         };
@@ -1751,14 +2024,6 @@ export interface components {
             starts_at?: string;
             /** User Id */
             user_id: number;
-        };
-        /**
-         * ErrorDetail
-         * @description Every refusal: one line in Chinese for people.
-         */
-        ErrorDetail: {
-            /** Detail */
-            detail: string;
         };
         /** EventDetail */
         EventDetail: {
@@ -1890,6 +2155,24 @@ export interface components {
             /** Working Days */
             working_days: number;
         };
+        /**
+         * FieldError
+         * @description One refused field: where, why, and (short scalar values only) what was sent.
+         */
+        FieldError: {
+            /** Ctx */
+            ctx?: {
+                [key: string]: string;
+            } | null;
+            /** Input */
+            input?: unknown;
+            /** Loc */
+            loc: (string | number)[];
+            /** Msg */
+            msg: string;
+            /** Type */
+            type: string;
+        };
         /** GazetteerInfo */
         GazetteerInfo: {
             /** Context Levels */
@@ -1962,6 +2245,20 @@ export interface components {
         };
         /** Health */
         Health: {
+            /**
+             * Beat
+             * @default embedded
+             * @enum {string}
+             */
+            beat: "ok" | "stale" | "unknown" | "embedded";
+            /** Beat Last Run */
+            beat_last_run?: string | null;
+            /**
+             * Broker
+             * @default embedded
+             * @enum {string}
+             */
+            broker: "ok" | "error" | "embedded";
             /**
              * Database
              * @enum {string}
@@ -2232,7 +2529,11 @@ export interface components {
              */
             url: string;
         };
-        /** NotificationChannelPublic */
+        /**
+         * NotificationChannelPublic
+         * @description A channel as responses show it: the URL's keys and password masked (`…abcd`), the
+         *     signing secret only as `secret_masked`.
+         */
         NotificationChannelPublic: {
             /** Audiences */
             audiences: string[];
@@ -2253,6 +2554,11 @@ export interface components {
             kind: string;
             /** Name */
             name: string;
+            /**
+             * Secret Masked
+             * @default
+             */
+            secret_masked: string;
             /** Topics */
             topics: string[];
             /** Unit Ids */
@@ -2300,6 +2606,8 @@ export interface components {
             dedupe_key: string;
             /** Digest Id */
             digest_id: number | null;
+            /** Failed At */
+            failed_at?: string | null;
             /** Id */
             id: number;
             /** Last Error */
@@ -2319,6 +2627,11 @@ export interface components {
             subject: string;
             /** Ticket Id */
             ticket_id: number | null;
+            /**
+             * Uncertain Attempts
+             * @default 0
+             */
+            uncertain_attempts: number;
         };
         /** OnDuty */
         OnDuty: {
@@ -2361,6 +2674,18 @@ export interface components {
             source_id: number | null;
             /** Source Name */
             source_name: string;
+        };
+        /** PasswordChange */
+        PasswordChange: {
+            /** New Password */
+            new_password: string;
+            /** Old Password */
+            old_password: string;
+        };
+        /** PasswordReset */
+        PasswordReset: {
+            /** Password */
+            password: string;
         };
         /** PlaceInfo */
         PlaceInfo: {
@@ -2410,6 +2735,14 @@ export interface components {
             url: string;
             /** Views */
             views: number;
+        };
+        /**
+         * Problem
+         * @description Every error answer: one line for people (in Chinese).
+         */
+        Problem: {
+            /** Detail */
+            detail: string;
         };
         /** Reason */
         Reason: {
@@ -2484,6 +2817,11 @@ export interface components {
              */
             note: string;
         };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "admin" | "leader" | "duty" | "handler";
         /** RosterImport */
         RosterImport: {
             /** Csv */
@@ -2840,6 +3178,11 @@ export interface components {
             /** Close Due At */
             close_due_at: string | null;
             /**
+             * Close Due Provisional
+             * @default false
+             */
+            close_due_provisional: boolean;
+            /**
              * Close Working Days
              * @default 5
              */
@@ -2890,6 +3233,8 @@ export interface components {
              * @default
              */
             grade_label: string;
+            /** Graded At */
+            graded_at?: string | null;
             /** Handler Id */
             handler_id: number | null;
             /**
@@ -3069,6 +3414,11 @@ export interface components {
             /** Close Due At */
             close_due_at: string | null;
             /**
+             * Close Due Provisional
+             * @default false
+             */
+            close_due_provisional: boolean;
+            /**
              * Close Working Days
              * @default 5
              */
@@ -3119,6 +3469,8 @@ export interface components {
              * @default
              */
             grade_label: string;
+            /** Graded At */
+            graded_at?: string | null;
             /** Handler Id */
             handler_id: number | null;
             /**
@@ -3378,11 +3730,8 @@ export interface components {
             is_active: boolean;
             /** Password */
             password: string;
-            /**
-             * Role
-             * @default duty
-             */
-            role: string;
+            /** @default duty */
+            role: components["schemas"]["Role"];
             /** Unit Id */
             unit_id?: number | null;
             /** Username */
@@ -3390,42 +3739,45 @@ export interface components {
         };
         /** UserPublic */
         UserPublic: {
-            /**
-             * Full Name
-             * @default
-             */
+            /** Full Name */
             full_name: string;
             /** Id */
             id: number;
-            /**
-             * Is Active
-             * @default true
-             */
+            /** Is Active */
             is_active: boolean;
             /**
              * Role
-             * @default duty
+             * @description admin | leader | duty | handler
              */
             role: string;
             /** Unit Id */
-            unit_id?: number | null;
+            unit_id: number | null;
             /** Username */
             username: string;
         };
         /**
-         * ValidationErrorDetail
-         * @description A request that does not parse: a Chinese summary, and the structured errors for programs.
+         * UserUpdate
+         * @description What an admin may change; omitted fields stay as they are.
          */
-        ValidationErrorDetail: {
+        UserUpdate: {
+            /** Full Name */
+            full_name?: string | null;
+            /** Is Active */
+            is_active?: boolean | null;
+            role?: components["schemas"]["Role"] | null;
+            /** Unit Id */
+            unit_id?: number | null;
+        };
+        /**
+         * ValidationProblem
+         * @description 422: `detail` for people; `errors` for programs when a field failed validation
+         *     (absent when the domain refused the request as a whole).
+         */
+        ValidationProblem: {
             /** Detail */
             detail: string;
-            /**
-             * Errors
-             * @default []
-             */
-            errors: {
-                [key: string]: unknown;
-            }[];
+            /** Errors */
+            errors?: components["schemas"]["FieldError"][];
         };
         /** Workspace */
         Workspace: {
@@ -3492,49 +3844,76 @@ export interface operations {
                     "application/json": components["schemas"]["AlertRow"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3559,49 +3938,76 @@ export interface operations {
                     "application/json": components["schemas"]["AlertDetail"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3626,49 +4032,76 @@ export interface operations {
                     "application/json": components["schemas"]["AlertDetail"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3697,49 +4130,76 @@ export interface operations {
                     "application/json": components["schemas"]["AlertDetail"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3764,49 +4224,76 @@ export interface operations {
                     "application/json": components["schemas"]["AuditLogPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3833,49 +4320,76 @@ export interface operations {
                     "application/json": components["schemas"]["AuditLogPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3902,49 +4416,542 @@ export interface operations {
                     "application/json": components["schemas"]["Token"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 用户名或密码错误 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 失败次数过多，按 Retry-After 秒后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    list_days_api_calendar_days_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarDayPublic"][];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_day_api_calendar_days_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalendarDayIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarDayPublic"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_day_api_calendar_days__day__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_days_api_calendar_import_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_import_days_api_calendar_import_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarImportResult"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    calendar_status_api_calendar_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarStatus"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -3974,49 +4981,76 @@ export interface operations {
                     "application/json": components["schemas"]["DashboardSummary"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4041,49 +5075,76 @@ export interface operations {
                     "application/json": components["schemas"]["HandoverPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4110,49 +5171,76 @@ export interface operations {
                     "application/json": components["schemas"]["HandoverPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4179,49 +5267,76 @@ export interface operations {
                     "application/json": components["schemas"]["DutyShiftPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4246,49 +5361,76 @@ export interface operations {
                     "application/json": components["schemas"]["OnDuty"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4311,49 +5453,76 @@ export interface operations {
                     "application/json": components["schemas"]["StaffPostPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4380,49 +5549,76 @@ export interface operations {
                     "application/json": components["schemas"]["StaffPostPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4447,49 +5643,76 @@ export interface operations {
                     "application/json": components["schemas"]["StaffPostPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4516,49 +5739,76 @@ export interface operations {
                     "application/json": components["schemas"]["DutyShiftPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4585,49 +5835,76 @@ export interface operations {
                     "application/json": components["schemas"]["DutyShiftPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4656,49 +5933,76 @@ export interface operations {
                     "application/json": components["schemas"]["DutyShiftPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4726,49 +6030,76 @@ export interface operations {
                     "application/json": components["schemas"]["EventPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4793,49 +6124,76 @@ export interface operations {
                     "application/json": components["schemas"]["EventDetail"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4860,49 +6218,76 @@ export interface operations {
                     "application/json": components["schemas"]["GradeChange"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4927,49 +6312,76 @@ export interface operations {
                     "application/json": components["schemas"]["EventSpread"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -4992,49 +6404,76 @@ export interface operations {
                     "application/json": components["schemas"]["GazetteerInfo"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5057,7 +6496,79 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description 数据库不可用 */
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 数据库或任务队列不可用，或定时任务停止 */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5071,7 +6582,10 @@ export interface operations {
     record_call_api_intake_calls_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 客户端为本次新建生成的唯一键；重试时带同一键不会重复录入 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5097,49 +6611,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5168,49 +6709,76 @@ export interface operations {
                     };
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5227,13 +6795,24 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description json：台账行；csv、xlsx：文件下载 */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": Record<string, never>[];
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
             /** @description 未登录或登录已失效 */
@@ -5242,43 +6821,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5305,49 +6902,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5355,7 +6979,10 @@ export interface operations {
     create_mention_api_mentions_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 客户端为本次新建生成的唯一键；重试时带同一键不会重复录入 */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5381,49 +7008,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5467,49 +7121,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPage"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5534,49 +7215,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5605,49 +7313,76 @@ export interface operations {
                     "application/json": components["schemas"]["MentionPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5674,49 +7409,76 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5739,49 +7501,76 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationChannelPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5808,49 +7597,76 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationChannelPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5879,49 +7695,76 @@ export interface operations {
                     "application/json": components["schemas"]["NotificationChannelPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -5946,49 +7789,260 @@ export interface operations {
                     "application/json": components["schemas"]["ChannelTestResult"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_failed_api_notifications_failed_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPublic"][];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resend_api_notifications__notification_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPublic"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 通知不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 该通知不是发送失败状态 */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6016,49 +8070,76 @@ export interface operations {
                     };
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6081,49 +8162,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6150,49 +8258,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6221,49 +8356,76 @@ export interface operations {
                     };
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6288,49 +8450,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6359,49 +8548,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6430,49 +8646,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6497,49 +8740,76 @@ export interface operations {
                     "application/json": components["schemas"]["SourcePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6564,49 +8834,76 @@ export interface operations {
                     "application/json": components["schemas"]["TestFetchResult"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6629,49 +8926,76 @@ export interface operations {
                     "application/json": components["schemas"]["TaxonomyInfo"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6703,49 +9027,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6779,49 +9130,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6846,49 +9224,76 @@ export interface operations {
                     }[];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6913,49 +9318,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketDetailView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -6984,49 +9416,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7055,49 +9514,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7126,49 +9612,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7197,49 +9710,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7268,49 +9808,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7339,49 +9906,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7410,49 +10004,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7477,49 +10098,76 @@ export interface operations {
                     "application/json": components["schemas"]["ResponsePublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7527,7 +10175,10 @@ export interface operations {
     record_response_api_tickets__ticket_id__responses_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description 客户端为本次新建生成的唯一键；重试时带同一键不会重复录入 */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 ticket_id: number;
             };
@@ -7539,6 +10190,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description 同一 Idempotency-Key 已记录过，返回已有回应 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResponsePublic"];
+                };
+            };
             /** @description Successful Response */
             201: {
                 headers: {
@@ -7548,49 +10208,76 @@ export interface operations {
                     "application/json": components["schemas"]["ResponsePublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7619,49 +10306,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7690,49 +10404,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7761,49 +10502,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7832,49 +10600,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7899,49 +10694,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketTimelinePublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -7970,49 +10792,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8041,49 +10890,76 @@ export interface operations {
                     "application/json": components["schemas"]["TicketView"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8106,49 +10982,76 @@ export interface operations {
                     "application/json": components["schemas"]["UnitPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8175,49 +11078,76 @@ export interface operations {
                     "application/json": components["schemas"]["UnitPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8246,49 +11176,76 @@ export interface operations {
                     "application/json": components["schemas"]["UnitPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8311,49 +11268,76 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"][];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8380,49 +11364,76 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8445,49 +11456,366 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    change_my_password_api_users_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 原密码错误次数过多，按 Retry-After 秒后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    update_user_api_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reset_password_api_users__user_id__reset_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordReset"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -8510,49 +11838,76 @@ export interface operations {
                     "application/json": components["schemas"]["Workspace"];
                 };
             };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
             /** @description 未登录或登录已失效 */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前账号无权执行此操作（或不属于本单位） */
+            /** @description 当前账号无权执行此操作 */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 对象不存在 */
+            /** @description 记录不存在 */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 当前状态不允许此操作，或数据冲突 */
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorDetail"];
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description 请求参数有误 */
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
