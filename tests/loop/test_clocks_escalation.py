@@ -17,6 +17,8 @@ from tests.core.factories import make_event
 from tests.loop.conftest import Office
 
 pytestmark = pytest.mark.usefixtures("app_env")
+# The audience of each escalation step: warn the handler, then handler, unit head, 分管, 主要领导.
+LADDER_AT = ["handler", "handler", "unit_head", "deputy_leader", "principal"]
 
 
 def local(value: datetime | None) -> tuple[int, int, int, int]:
@@ -55,6 +57,12 @@ def test_an_extension_moves_the_close_deadline_by_working_days(session: Session)
 
 def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_right_people(
         session: Session, office: Office) -> None:
+    from core.notify import service as notify
+    from core.notify.models import NotificationChannelCreate
+
+    # One channel that hears every audience: each step queues exactly one notice on it.
+    notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
+        name="督办群", kind="webhook", url="http://127.0.0.1:9/hook"))
     opened = datetime(2025, 10, 2, 3, 0, tzinfo=SHANGHAI)  # 3 a.m. on a holiday
     with time_machine.travel(opened, tick=False):
         ticket, _ = tickets.open_from_event(
@@ -65,14 +73,14 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
     assert ticket.first_handler_id == office.id("duty")  # 首接人: the officer on duty
     assert ticket.unit_id == office.unit.id and ticket.handler_id == office.id("handler")
 
-    expected = [  # (minutes after opening, clock, step, who hears of it)
-        (4 * 60, "first_info", 0, "李承办"),  # warned an hour before the 5 h deadline
-        (5 * 60, "first_info", 1, "李承办"),
-        (6 * 60, "first_info", 2, "周队长"),  # unit head
-        (7 * 60, "first_info", 3, "钱分管"),  # 分管领导 of parking
-        (9 * 60, "first_info", 4, "吴主任"),  # 主要领导
+    expected = [  # (minutes after opening, clock, step, who hears of it: name and mobile)
+        (4 * 60, "first_info", 0, ("李承办", "")),  # warned an hour before the 5 h deadline
+        (5 * 60, "first_info", 1, ("李承办", "")),
+        (6 * 60, "first_info", 2, ("周队长", "13800000002")),  # unit head
+        (7 * 60, "first_info", 3, ("钱分管", "13800000003")),  # 分管领导 of parking
+        (9 * 60, "first_info", 4, ("吴主任", "13800000004")),  # 主要领导
     ]
-    for minutes, clock, step, person in expected:
+    for minutes, clock, step, (person, mobile) in expected:
         with time_machine.travel(opened + timedelta(minutes=minutes - 1), tick=False):
             assert escalation.sweep(session=session) == [], f"nothing due before minute {minutes}"
         with time_machine.travel(opened + timedelta(minutes=minutes), tick=False):
@@ -81,11 +89,16 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
             session.commit()
         assert [(f.clock, f.step) for f in fired] == [(clock, step)], minutes
         assert again == []
-        row = session.exec(select(Notification).where(
-            Notification.dedupe_key.startswith(  # type: ignore[attr-defined]
-                f"ticket:{ticket.id}:{clock}:"), Notification.ticket_id == ticket.id)
-            .order_by(Notification.id.desc())).first()  # type: ignore[union-attr]
-        assert row is None or person in row.body  # no channel configured: nothing queued
+        rows = session.exec(select(Notification).where(
+            Notification.dedupe_key.endswith(f":{step}:{LADDER_AT[step]}:ch1"),  # type: ignore[attr-defined]
+            Notification.dedupe_key.startswith(f"ticket:{ticket.id}:{clock}:"),  # type: ignore[attr-defined]
+            Notification.ticket_id == ticket.id)).all()
+        assert len(rows) == 1, (minutes, [r.dedupe_key for r in rows])
+        assert [(r["name"], r["mobile"]) for r in rows[0].recipients] == [(person, mobile)], minutes
+        assert person in rows[0].body
+    queued = session.exec(select(Notification).where(
+        Notification.dedupe_key.startswith(f"ticket:{ticket.id}:first_info:"))).all()  # type: ignore[attr-defined]
+    assert len(queued) == len(expected)  # one notice per step, nobody else copied at grade II
 
     timeline = [t for t in tickets.timeline(session=session, ticket_id=ticket.id)
                 if t.action in {"remind", "escalate"}]
