@@ -19,7 +19,7 @@ from core.db import get_engine, reset_engine
 REPO = Path(__file__).resolve().parent.parent
 # ../shared beside the repository (a git worktree or a CI checkout alike): design notes and the
 # real captures under realdata/, read in place (some are licensed for reading only).
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("YUQING_TEST_SHARED_DIR") or REPO.parent / "shared")
 REALDATA = SHARED / "realdata"
 PG_URL = os.environ.get("YUQING_TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/yuqing_test")
