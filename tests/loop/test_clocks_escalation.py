@@ -96,6 +96,8 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
         assert len(rows) == 1, (minutes, [r.dedupe_key for r in rows])
         assert [(r["name"], r["mobile"]) for r in rows[0].recipients] == [(person, mobile)], minutes
         assert person in rows[0].body
+        # The warning reminds; each later step is an escalation of its level.
+        assert rows[0].subject.startswith("【时限提醒】" if step == 0 else f"【超期督办·第{step}级】"), rows[0].subject
     queued = session.exec(select(Notification).where(
         Notification.dedupe_key.startswith(f"ticket:{ticket.id}:first_info:"))).all()  # type: ignore[attr-defined]
     assert len(queued) == len(expected)  # one notice per step, nobody else copied at grade II
@@ -105,6 +107,8 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
     assert [(to_local(t.at).hour, t.action) for t in timeline] == [
         (7, "remind"), (8, "escalate"), (9, "escalate"), (10, "escalate"), (12, "escalate")]
     assert "吴主任" in timeline[-1].note and "第4级督办" in timeline[-1].note
+    assert timeline[-1].changes == {"clock": [None, "first_info"], "step": [None, 4],
+                                    "audiences": [None, ["principal"]]}
     steps = session.exec(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id)).all()
     assert sorted((s.step, s.audience) for s in steps) == [
         (0, "handler"), (1, "handler"), (2, "unit_head"), (3, "deputy_leader"), (4, "principal")]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from core.audit.models import AuditLog
 from core.errors import Conflict, InvalidInput
 from core.tickets import service as tickets
 from core.tickets.models import ResponseCreate, Ticket
@@ -72,6 +73,15 @@ def test_a_grade_ii_ticket_leaves_one_exact_row_per_step(session: Session, offic
         channel="weibo", title="关于永安小区停车整治的回应", published_at=at(103)))
     assert (response.approved_by_id, response.approved_at) == (principal, at(102))
     assert ticket.first_response_at == at(103)
+    # A second response on a responded ticket: another row, no change of state; an earlier
+    # publication time moves the first response back.
+    tickets.record_response(session=session, ticket_id=tid, actor_id=head, response_in=ResponseCreate(
+        channel="wechat", kind="interpretation", summary="政策解读：停车收费标准", published_at=at(50)))
+    assert ticket.first_response_at == at(50)
+    audit = session.exec(select(AuditLog).where(AuditLog.entity == "response")
+                         .order_by(AuditLog.id)).all()  # type: ignore[arg-type]
+    assert [(a.actor_id, a.after["ticket_id"], a.after["approved_by_id"]) for a in audit] == [
+        (handler, tid, principal), (head, tid, principal)]
     tickets.transition(session=session, ticket_id=tid, to_state="closed", actor_id=handler, at=at(104))
     assert ticket.closed_at == at(104) and ticket.reopened_count == 0
     tickets.reopen(session=session, ticket_id=tid, actor_id=duty, note="群众再次反映", at=at(105))
@@ -91,15 +101,19 @@ def test_a_grade_ii_ticket_leaves_one_exact_row_per_step(session: Session, offic
         (deputy, "review", "review", "review", "审核通过（已做保密审查）"),
         (principal, "sign_off", "review", "review", "审核签发"),
         (handler, "respond", "review", "responded", "微博：关于永安小区停车整治的回应"),
+        (head, "respond", "responded", "responded", "微信：政策解读：停车收费标准"),
         (handler, "transition", "responded", "closed", ""),
         (duty, "reopen", "closed", "handling", "群众再次反映"),
     ]
     assert [r[5] for r in notes if r[1] != "note"] == [at(m) for m in (0, 1, 2, 3, 4, 5, 95, 100, 101, 102, 103,
-                                                                       104, 105)]
+                                                                       50, 104, 105)]
+    note_row = next(r for r in tickets.timeline(session=session, ticket_id=tid) if r.action == "note")
+    assert note_row.changes == {"online_note": ["", "已回复网友"], "offline_note": ["", "已现场查看"]}
     # Reopened: a new closing clock from now, no 办结 time, and the old sign-off no longer counts.
     assert (ticket.state, ticket.closed_at, ticket.reopened_count) == ("handling", None, 1)
     assert ticket.close_started_at == at(105) and ticket.paused_working_days == 0
-    assert (ticket.signed_off_by_id, ticket.reviewed_by_id, ticket.confidentiality_checked) == (None, None, False)
+    assert (ticket.signed_off_by_id, ticket.signed_off_at, ticket.reviewed_by_id, ticket.reviewed_at,
+            ticket.confidentiality_checked) == (None, None, None, None, False)
     assert (ticket.online_note, ticket.offline_note) == ("已回复网友", "已现场查看")
 
 
