@@ -37,6 +37,35 @@ def test_it_stores_a_mention_once_per_source_and_external_id(session: Session) -
     assert first.mention.raw_sha256 and first.mention.analyzed_at is None
 
 
+def test_two_posts_of_one_source_without_urls_are_two_mentions(session: Session) -> None:
+    source = sources.create(session=session, source_in=SourceCreate(name="12345导出", url="http://127.0.0.1/x"))
+    first = mentions.ingest(session=session, mention_in=MentionCreate(
+        source_id=source.id, external_id="a-1", text="南阳路积雪未清"))
+    second = mentions.ingest(session=session, mention_in=MentionCreate(
+        source_id=source.id, external_id="a-2", text="永安小区停车难"))
+    again = mentions.ingest(session=session, mention_in=MentionCreate(
+        source_id=source.id, external_id="a-1", text="南阳路积雪未清（重发）"))
+    session.commit()
+    assert first.created and second.created and not again.created
+    assert again.mention.id == first.mention.id != second.mention.id
+
+
+def test_a_relabel_records_what_the_analysis_said_before(session: Session) -> None:
+    from core.audit.models import AuditLog
+
+    stored = mentions.ingest(session=session, mention_in=MentionCreate(external_id="r-1", text="暖气不热"))
+    stored.mention.topics = ["heating", "property"]
+    session.flush()
+    assert stored.mention.id is not None
+    mentions.relabel(session=session, mention_id=stored.mention.id, topic="utilities", actor_id=None)
+    mentions.relabel(session=session, mention_id=stored.mention.id, topic="property", actor_id=None)
+    rows = session.exec(select(AuditLog).where(AuditLog.entity == "mention")
+                        .order_by(AuditLog.id)).all()  # type: ignore[arg-type]
+    assert [(r.action, r.before, r.after) for r in rows] == [
+        ("relabel", {"topic": "heating"}, {"topic": "utilities"}),
+        ("relabel", {"topic": "utilities"}, {"topic": "property"})]
+
+
 def test_it_refuses_an_empty_mention_with_a_clear_error(session: Session) -> None:
     with pytest.raises(InvalidInput, match="不能都为空"):
         mentions.ingest(session=session, mention_in=MentionCreate(external_id="e1", title=" ", text=""))

@@ -163,6 +163,7 @@ def test_a_grade_i_ticket_goes_to_the_principal_leader_at_once(session: Session,
     queued = session.exec(select(Notification).where(Notification.ticket_id == ticket.id)).all()
     assert [n.dedupe_key.split(":ch")[0] for n in queued] == [f"ticket:{ticket.id}:opened"]
     assert "吴主任" in queued[0].body and "I级（特别重大）" in queued[0].body
+    assert queued[0].subject.startswith("【I级（特别重大）舆情工单】")  # an opening notice, not an escalation
     # And every escalation step of a grade I ticket copies the principal leader.
     with time_machine.travel(opened + timedelta(hours=5), tick=False):
         fired = escalation.sweep(session=session)

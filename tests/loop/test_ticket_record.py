@@ -46,7 +46,7 @@ def test_a_grade_ii_ticket_leaves_one_exact_row_per_step(session: Session, offic
     assert unit is not None and other is not None
     ticket, created = tickets.open_from_event(session=session, event_id=make_event(session, grade="II").id,
                                               actor_id=duty, note="值班研判", opened_at=at(0))
-    assert created and ticket.id is not None
+    assert created and ticket.id is not None and ticket.updated_at == at(0)
     tid = ticket.id
     tickets.assign(session=session, ticket_id=tid, actor_id=duty, unit_id=unit, handler_id=handler, at=at(1))
     assert ticket.assigned_at == at(1)
@@ -107,6 +107,8 @@ def test_a_grade_ii_ticket_leaves_one_exact_row_per_step(session: Session, offic
     ]
     assert [r[5] for r in notes if r[1] != "note"] == [at(m) for m in (0, 1, 2, 3, 4, 5, 95, 100, 101, 102, 103,
                                                                        50, 104, 105)]
+    opened = tickets.timeline(session=session, ticket_id=tid)[0]
+    assert opened.changes == {"first_handler_id": [None, duty]}  # 首接人 on record
     note_row = next(r for r in tickets.timeline(session=session, ticket_id=tid) if r.action == "note")
     assert note_row.changes == {"online_note": ["", "已回复网友"], "offline_note": ["", "已现场查看"]}
     # Reopened: a new closing clock from now, no 办结 time, and the old sign-off no longer counts.
@@ -230,3 +232,35 @@ def test_each_deadline_says_where_it_stands(session: Session, office: Office) ->
     labels = {d["clock"]: d["label"] for d in tickets.deadlines(session=session, ticket=ticket, now=at(0))}
     assert labels == {"first_info": "首次权威信息发布", "response": "公开回应", "press": "新闻发布会", "close": "办结"}
     session.rollback()
+
+
+def test_notices_carry_topic_unit_and_kind_and_each_assignment_is_its_own(session: Session, office: Office) -> None:
+    from core.notify import service as notify
+    from core.notify.models import Notification, NotificationChannelCreate
+
+    # A channel for parking matters only: a notice without its topic would never reach it.
+    notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
+        name="停车专班群", kind="webhook", url="http://127.0.0.1:9/hook", topics=["parking"]))
+    ticket, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="I").id,
+                                        actor_id=None, opened_at=at(0))
+    assert ticket.id is not None
+    for handler in ("handler", "head"):  # assigned twice: two notices, not one deduplicated
+        tickets.assign(session=session, ticket_id=ticket.id, actor_id=None, unit_id=office.unit.id or 0,
+                       handler_id=office.id(handler), at=at(1 if handler == "handler" else 2))
+    session.commit()
+    queued = session.exec(select(Notification).where(Notification.ticket_id == ticket.id)
+                          .order_by(Notification.id)).all()  # type: ignore[arg-type]
+    assert [n.subject.split("】")[0] for n in queued] == ["【I级（特别重大）舆情工单", "【工单交办", "【工单交办"]
+    assert all("责任单位：站前街道城管执法中队" in n.body for n in queued[1:])
+    assert "承办人：周队长" in queued[2].body
+    assert len({n.dedupe_key for n in queued}) == 3
+
+
+def test_a_very_long_note_is_kept_to_the_column_size(session: Session, office: Office) -> None:
+    ticket, _ = tickets.open_from_event(session=session, event_id=make_event(session).id, actor_id=None,
+                                        unit_id=office.unit.id, opened_at=at(0))
+    assert ticket.id is not None
+    tickets.transition(session=session, ticket_id=ticket.id, to_state="handling", actor_id=None,
+                       note="现场核查" * 700, at=at(1))
+    session.commit()
+    assert len(tickets.timeline(session=session, ticket_id=ticket.id)[-1].note) == 2000
