@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 ECHARTS := dashboards/node_modules/echarts/dist/echarts.min.js
 
-.PHONY: install run test lint typecheck check bench clean
+.PHONY: install run test lint typecheck check bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,9 @@ check: lint typecheck test
 bench: install
 	$(BIN)/python benchmarks/analysis.py
 
+# Mutation testing of the rules (config in pyproject.toml; results: .venv/bin/mutmut results).
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+
 clean:
-	rm -rf $(VENV) var dashboards/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var dashboards/node_modules .pytest_cache .mypy_cache .ruff_cache mutants
