@@ -163,3 +163,22 @@ def test_a_mention_the_analysis_chokes_on_is_kept_with_its_error_and_stops_being
     monkeypatch.undo()
     # Once the cause is fixed, sending it again processes it normally.
     assert process_mention(mention_id)["processed"] is True
+
+
+def test_velocity_counts_only_the_last_two_hours(session: Session) -> None:
+    from datetime import timedelta
+
+    from core.timeutil import utcnow
+
+    # 1000 interactions stored 2.5 h ago, 10 more just now: the event is not accelerating.
+    event = Event(title="永安小区停车", topic="parking", mention_count=2, engagement=1010, negative_count=2,
+                  relevant=True, max_risk=0.5, channels=["weibo"])
+    session.add(event)
+    session.flush()
+    for n, (reposts, age) in enumerate(((1000, timedelta(hours=2, minutes=30)), (10, timedelta(0)))):
+        session.add(Mention(external_id=f"v{n}", text="永安小区门口乱停车", event_id=event.id,
+                            reposts=reposts, created_at=utcnow() - age))
+    session.flush()
+    processing.grade_event(session=session, event=event)
+    # Not "2小时内新增转评赞1010": the old interactions are not counted as new.
+    assert (event.grade, event.grade_reason) == ("III", "转评赞累计1010，负面占比100%")
