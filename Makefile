@@ -10,7 +10,7 @@ WEB_BUILD := $(WEB)/dist/index.html
 WEB_SOURCES := $(shell find $(WEB)/src -type f 2>/dev/null) $(WEB)/index.html $(WEB)/vite.config.ts \
 	$(WEB)/tsconfig.json $(WEB)/tsconfig.app.json
 
-.PHONY: install web run test lint typecheck check bench clean openapi constraints
+.PHONY: install web run test lint typecheck check bench clean openapi constraints mutation
 
 # Installs are pinned by constraints.txt: the versions the suite last passed with (a fresh machine
 # must not pick up whatever is newest, e.g. a kombu that no longer reconnects to Redis).
@@ -61,5 +61,9 @@ check: lint typecheck test
 bench: install
 	$(BIN)/python benchmarks/analysis.py
 
+# Mutation testing of the rules (config in pyproject.toml; results: .venv/bin/mutmut results).
+mutation: install
+	$(BIN)/mutmut run --max-children 2
+
 clean:
-	rm -rf $(VENV) var $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache mutants

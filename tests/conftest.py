@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -15,26 +17,63 @@ from core.config import Settings, get_settings
 from core.db import get_engine, reset_engine
 
 REPO = Path(__file__).resolve().parent.parent
-REALDATA = REPO.parent / "shared" / "realdata"
+# ../shared beside the repository (a git worktree or a CI checkout alike): design notes and the
+# real captures under realdata/, read in place (some are licensed for reading only).
+SHARED = Path(os.environ.get("YUQING_TEST_SHARED_DIR") or REPO.parent / "shared")
+REALDATA = SHARED / "realdata"
 PG_URL = os.environ.get("YUQING_TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/yuqing_test")
 REDIS_URL = os.environ.get("YUQING_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = bool(os.environ.get("CI"))
 
 
-def unavailable(what: str, error: Exception) -> None:
-    """In CI a missing server is a failure; on a laptop it is a skip that says why."""
-    message = f"{what} not reachable ({error}); start it or set the YUQING_TEST_* URL"
+def env_flag(name: str) -> bool:
+    """An environment switch as CI services set it: 'true', '1', 'yes' or 'on' (any case) is on;
+    'false', '0', 'no', 'off' or empty is off; anything else is a mistake worth stopping for."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"true", "1", "yes", "on"}:
+        return True
+    if value in {"", "false", "0", "no", "off"}:
+        return False
+    raise pytest.UsageError(f"{name}={os.environ[name]!r}: expected true/false, 1/0 or yes/no")
+
+
+IN_CI = env_flag("CI")
+
+
+def unavailable(what: str, error: Exception | str) -> NoReturn:
+    """In CI a missing server, tool or data folder is a failure; on a laptop it is a skip that says why."""
+    message = f"{what} not available ({error})"
     if IN_CI:
-        pytest.fail(message)
+        pytest.fail(f"{message}; CI must provide it", pytrace=False)
     pytest.skip(message)
 
 
-def realdata(relative: str) -> Path:
-    """A file of ../shared/realdata, or skip (saying why) where that folder is absent."""
-    path = REALDATA / relative
+def shared(relative: str) -> Path:
+    """A file or folder of ../shared (beside the repository), or unavailable() where it is absent."""
+    path = SHARED / relative
     if not path.exists():
-        pytest.skip(f"real sample {relative} not present (../shared/realdata is not checked out)")
+        unavailable(f"../shared/{relative}", f"looked for {path}; check out the shared folder beside the repo")
+    return path
+
+
+def realdata(relative: str) -> Path:
+    """A file of ../shared/realdata (the real captures), or unavailable() where it is absent."""
+    return shared(f"realdata/{relative}")
+
+
+def tool(name: str) -> str:
+    """The path of an executable the test needs (node, redis-server...), or unavailable()."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"the `{name}` executable", "not on PATH")
+    return found
+
+
+def node_modules(package: str) -> Path:
+    """dashboards/node_modules/<package> as `make install` (npm ci) leaves it, or unavailable()."""
+    path = REPO / "dashboards" / "node_modules" / package
+    if not path.exists():
+        unavailable(f"dashboards/node_modules/{package}", "run `make install` (npm ci in dashboards/)")
     return path
 
 
@@ -52,7 +91,7 @@ def postgres_database() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        unavailable("PostgreSQL", exc)
+        unavailable("PostgreSQL", f"{exc}; start it or set YUQING_TEST_DATABASE_URL")
     yield target.render_as_string(hide_password=False)
     reset_engine()
     with admin.connect() as conn:
@@ -123,7 +162,7 @@ def redis_database() -> Iterator[str]:
         try:
             taken = client.set("yuqing-test-lock", lock, nx=True, ex=3600)
         except redis.exceptions.ConnectionError as exc:
-            unavailable("Redis", exc)
+            unavailable("Redis", f"{exc}; start it or set YUQING_TEST_REDIS_URL")
         if taken:
             yield f"{base}/{number}"
             if client.get("yuqing-test-lock") == lock.encode():

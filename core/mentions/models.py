@@ -33,6 +33,10 @@ class Mention(MentionBase, table=True):
     __table_args__ = (
         sa.UniqueConstraint("source_id", "external_id", name="uq_mention_source_external"),
         sa.UniqueConstraint("url_fingerprint", name="uq_mention_url_fingerprint"),
+        # Hotline, manual and imported entries have no source: NULLs never collide in the key
+        # above, so this partial index makes the database refuse their duplicates too.
+        sa.Index("uq_mention_sourceless_external", "external_id", unique=True,
+                 sqlite_where=sa.text("source_id IS NULL"), postgresql_where=sa.text("source_id IS NULL")),
         sa.Index("ix_mention_simhash_b0", "simhash_b0"),
         sa.Index("ix_mention_simhash_b1", "simhash_b1"),
         sa.Index("ix_mention_simhash_b2", "simhash_b2"),

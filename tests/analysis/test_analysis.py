@@ -25,11 +25,12 @@ from core.analysis import (
     normalize,
     train_model,
 )
+from tests.conftest import realdata
 
 CN = timezone(timedelta(hours=8))
 WINTER = datetime(2024, 12, 20, 9, 0, tzinfo=CN)
 SUMMER = datetime(2024, 7, 10, 9, 0, tzinfo=CN)
-TAIDI = Path("/work/shared/realdata/datasets/taidi2020_C_zhihui_zhengwu/fujian2_sample495_labeled.clean.csv")
+TAIDI = "datasets/taidi2020_C_zhihui_zhengwu/fujian2_sample495_labeled.clean.csv"  # under ../shared/realdata
 
 
 def test_it_exposes_the_twelve_topic_codes_with_chinese_labels() -> None:
@@ -273,27 +274,24 @@ def test_it_trains_on_any_label_set_and_learns_from_corrections(tmp_path: Path) 
     assert json.loads(out.getvalue())["topics"][0] == "卫生"
 
 
-def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: Path) -> None:
-    if not TAIDI.exists():
-        pytest.skip(f"real data set not available at {TAIDI}")
+def taidi_macro_f1(rows: list[dict[str, str]], seed: int, tmp_path: Path) -> float:
+    """Macro F1 of five-fold cross-validation on one shuffle of the 泰迪杯 sample."""
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
-    with TAIDI.open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
     labels = [r["label"] for r in rows]
     y_true: list[str] = []
     y_pred: list[str] = []
-    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     for k, (train, test) in enumerate(skf.split(rows, labels)):
-        path = tmp_path / f"fold{k}.jsonl"
+        path = tmp_path / f"seed{seed}-fold{k}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for i in train:
                 r = rows[i]
                 fh.write(
                     json.dumps({"title": r["title"], "text": r["text"], "topic": r["label"]}, ensure_ascii=False) + "\n"
                 )
-        model = tmp_path / f"fold{k}.joblib"
+        model = tmp_path / f"seed{seed}-fold{k}.joblib"
         train_model(input_path=str(path), model_path=str(model))
         inp = io.StringIO(
             "".join(
@@ -307,7 +305,15 @@ def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: P
         for i, line in zip(test, out.getvalue().splitlines(), strict=True):
             y_true.append(labels[i])
             y_pred.append(json.loads(line)["topics"][0])
-    assert f1_score(y_true, y_pred, average="macro") >= 0.80
+    return float(f1_score(y_true, y_pred, average="macro"))
+
+
+def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: Path) -> None:
+    # One lucky shuffle proves little: the bar holds on every one of several splits.
+    with realdata(TAIDI).open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    scores = {seed: round(taidi_macro_f1(rows, seed, tmp_path), 3) for seed in (0, 1, 2, 3, 4)}
+    assert min(scores.values()) >= 0.80, scores
 
 
 def test_it_generalises_to_a_blind_set_written_after_the_training_set() -> None:
@@ -407,4 +413,11 @@ def test_a_denied_casualty_is_not_a_sensitive_signal() -> None:
     hurt = analyze("站前街道一居民楼楼道电动车充电引发火灾，造成人员伤亡。")
     assert "伤亡" not in spared.sensitive_terms and "火灾" in spared.sensitive_terms
     assert "伤亡" in hurt.sensitive_terms
-    assert hurt.risk >= spared.risk
+    # Both local fires saturate at 1.0: compare where the risk has room to move.
+    for spared_text, hurt_text in (
+            ("外地一居民楼楼道电动车充电引发火灾，所幸无人员伤亡。",
+             "外地一居民楼楼道电动车充电引发火灾，造成人员伤亡。"),
+            ("站前街道一小区供暖不热，所幸无人员伤亡。", "站前街道一小区供暖不热，造成人员伤亡。")):
+        spared, hurt = analyze(spared_text), analyze(hurt_text)
+        assert "伤亡" not in spared.sensitive_terms and "伤亡" in hurt.sensitive_terms
+        assert spared.risk < hurt.risk < 1.0, (spared_text, spared.risk, hurt.risk)

@@ -57,11 +57,33 @@ def test_it_stores_a_hotline_call_and_sends_it_for_analysis(
 
 
 def test_a_manual_entry_survives_a_failing_pipeline(
-        client: TestClient, h: dict[str, dict[str, str]], session: Session) -> None:
-    # Embedded queue, real dispatch: whatever analysis does, the entry stays stored.
-    res = client.post("/api/mentions", json={"text": "网民反映南阳路积雪未清"}, headers=h["duty"])
-    assert res.status_code == 201
-    assert session.get(Mention, res.json()["id"]) is not None
+        client: TestClient, h: dict[str, dict[str, str]], session: Session,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Embedded queue, real dispatch, and an analysis that breaks: the entry stays stored, the
+    # error is kept on it, and it stays in the outbox for the sweep once analysis works again.
+    import core.analysis
+    from core.mentions import service as mentions
+    from core.processing import service as processing
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("分词词典损坏")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core.analysis, "analyze", broken)
+        res = client.post("/api/mentions", json={"text": "网民反映南阳路积雪未清"}, headers=h["duty"])
+        assert res.status_code == 201, res.text
+        mention_id = res.json()["id"]
+        session.expire_all()
+        stored = session.get(Mention, mention_id)
+        assert stored is not None and stored.text == "网民反映南阳路积雪未清"
+        assert (stored.analyzed_at, stored.event_id) == (None, None)  # the claim was rolled back
+        assert (stored.process_attempts, stored.process_error) == (1, "ValueError: 分词词典损坏")
+        assert mentions.get_pending_ids(session=session, older_than=timedelta(0)) == [mention_id]
+
+    result = processing.process_mention(session=session, mention_id=mention_id)
+    session.commit()
+    assert result.processed and result.event_id is not None
+    assert mentions.get_pending_ids(session=session, older_than=timedelta(0)) == []
 
 
 def test_it_rejects_an_empty_manual_entry(client: TestClient,

@@ -15,7 +15,7 @@ from core.db import get_engine
 
 def test_migrations_match_the_models(app_env: Settings) -> None:
     with get_engine().connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
@@ -38,3 +38,22 @@ def test_migrations_go_down_and_up_again_keeping_alerts(app_env: Settings, datab
     assert key == f"event:{event_id}:III"
     migrate.downgrade(database_url, "base")
     migrate.upgrade(database_url)
+
+
+def test_the_sourceless_unique_index_keeps_copies_stored_before_it(app_env: Settings, database_url: str) -> None:
+    # The old check-then-insert race left hotline copies behind: the upgrade keeps both rows
+    # (events may point at them) and marks the later one, so the index can be built.
+    migrate.downgrade(database_url, "0006")
+    engine = get_engine()
+    from sqlmodel import Session
+
+    from core.mentions.models import Mention
+
+    with Session(engine) as session:  # the 0006 schema has every column the model has
+        for external_id in ("12345-1", "12345-1", "12345-2"):
+            session.add(Mention(channel="hotline", external_id=external_id, title="来电"))
+        session.commit()
+    migrate.upgrade(database_url)
+    with engine.connect() as conn:
+        ids = conn.execute(sa.text("SELECT id, external_id FROM mention ORDER BY id")).all()
+    assert [e for _, e in ids] == ["12345-1", f"12345-1#dup{ids[1][0]}", "12345-2"]

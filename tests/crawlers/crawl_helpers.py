@@ -1,4 +1,4 @@
-"""Test helpers: a real HTTP server on 127.0.0.1 serving feed bytes, a fresh SQLite DB per test."""
+"""Test helpers: a real HTTP server on 127.0.0.1 serving feed bytes, a fresh migrated database per test."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-import core.models  # noqa: F401  (registers every table on the metadata)
+from core import migrate
 from core.config import get_settings
 from core.db import get_engine, reset_engine
 from core.sources import service as source_service
@@ -24,7 +24,6 @@ from core.sources.models import Source, SourceCreate
 from crawlers.run import run_crawl_subprocess
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
-REALDATA = Path("/work/shared/realdata")
 
 
 @dataclass
@@ -112,15 +111,15 @@ def feed_server() -> Iterator[FeedServer]:
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
-    """A new SQLite file with every table; the crawl child process finds it through the env."""
-    monkeypatch.setenv("YUQING_DATABASE_URL", f"sqlite:///{tmp_path / 'yuqing.sqlite'}")
+def db(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[sa.Engine]:
+    """A fresh database (SQLite and PostgreSQL) built by the migrations, as deployed; the crawl
+    child process finds it through the env."""
+    monkeypatch.setenv("YUQING_DATABASE_URL", database_url)
     monkeypatch.setenv("YUQING_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     reset_engine()
-    engine = get_engine()
-    SQLModel.metadata.create_all(engine)
-    yield engine
+    migrate.upgrade(database_url)
+    yield get_engine()
     reset_engine()
     get_settings.cache_clear()
 
@@ -161,7 +160,8 @@ def crawl(names: list[str] | None = None, **settings: Any) -> dict[str, Any]:
                                "RETRY_TIMES": 1, "LOG_LEVEL": "INFO", "YUQING_RETRY_BACKOFF_BASE": 0.1,
                                "YUQING_ON_STORED": "crawl_hook_recorder.record"}
     options.update(settings)
-    return run_crawl_subprocess(names, timeout=60, settings=options)
+    # A generous bound: the machine may be busy, and PostgreSQL commits each post on its own.
+    return run_crawl_subprocess(names, timeout=180, settings=options)
 
 
 def closed_port() -> int:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from crawl_helpers import FeedServer, add_source, crawl, get_source
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
+from core import migrate
 from core.alerts.models import Alert
 from core.config import get_settings
 from core.db import get_engine, reset_engine
@@ -111,7 +112,8 @@ def test_two_crawler_processes_on_one_redis_fetch_and_store_each_thread_once(
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
-    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    migrate.upgrade(postgres_database)  # the schema as deployed, not create_all
     monkeypatch.setenv("YUQING_DATABASE_URL", postgres_database)
     monkeypatch.setenv("YUQING_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()

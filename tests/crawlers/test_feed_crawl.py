@@ -10,7 +10,6 @@ import pytest
 import sqlalchemy as sa
 from crawl_helpers import (
     FIXTURES,
-    REALDATA,
     FeedServer,
     add_source,
     closed_port,
@@ -24,6 +23,7 @@ from core.mentions.models import Mention
 from core.mentions.service import url_fingerprint
 from crawlers.feeds import parse_feed
 from crawlers.run import CrawlError, run_crawl_subprocess
+from tests.conftest import realdata
 
 RSS = (FIXTURES / "zhanqian_rss.xml").read_bytes()
 ATOM = (FIXTURES / "zhanqian_atom.xml").read_bytes()
@@ -161,12 +161,10 @@ def test_keywords_keep_only_entries_that_mention_them(
 
 def test_it_collects_real_wechat_and_gb2312_feeds_even_with_a_wrong_charset_header(
         db: sa.Engine, feed_server: FeedServer, stored_log: Path) -> None:
-    wechat = REALDATA / "wechat" / "rss_hellodword_wechat-feeds" / "MzA3NTE1MjEwNQ==.xml"
-    acn = REALDATA / "encoding_gbk" / "chardet_GB2312_acnnewswire.net.xml"
-    cnblog = REALDATA / "encoding_gbk" / "chardet_GB2312_cnblog.org.xml"
-    for path in (wechat, acn, cnblog):
-        if not path.exists():
-            pytest.skip(f"real capture not available (read in place, not copied): {path}")
+    # Read in place, never copied into the repo.
+    wechat = realdata("wechat/rss_hellodword_wechat-feeds/MzA3NTE1MjEwNQ==.xml")
+    acn = realdata("encoding_gbk/chardet_GB2312_acnnewswire.net.xml")
+    cnblog = realdata("encoding_gbk/chardet_GB2312_cnblog.org.xml")
     add_source(db, "北京12345市民热线", feed_server.serve(
         "/wechat.xml", wechat.read_bytes(), headers={"Content-Type": "text/xml"}), channel="wechat")
     # The servers claim a charset the GB2312 bytes are not in, as misconfigured portals do.

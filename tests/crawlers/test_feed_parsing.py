@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from crawl_helpers import FIXTURES, REALDATA
+from crawl_helpers import FIXTURES
 
 from crawlers.feeds import (
     FeedError,
@@ -19,16 +18,15 @@ from crawlers.feeds import (
     parse_feed_date,
 )
 from crawlers.items import MentionItem
+from tests.conftest import realdata
 
-WECHAT_DIR = REALDATA / "wechat" / "rss_hellodword_wechat-feeds"
-GBK_DIR = REALDATA / "encoding_gbk"
+WECHAT_DIR = "wechat/rss_hellodword_wechat-feeds"
+GBK_DIR = "encoding_gbk"
 
 
-def real_file(path: Path) -> bytes:
+def real_file(relative: str) -> bytes:
     # Licensed for reading only (no licence / LGPL): read in place, never copied into the repo.
-    if not path.exists():
-        pytest.skip(f"real capture not available: {path}")
-    return path.read_bytes()
+    return realdata(relative).read_bytes()
 
 
 def fixture(name: str) -> bytes:
@@ -93,7 +91,7 @@ def test_entry_raw_keeps_the_original_entry_as_json_evidence() -> None:
 
 
 def test_it_reads_a_real_wechat_account_feed() -> None:
-    feed = parse_feed(real_file(WECHAT_DIR / "MjM5MDA2MDMwMA==.xml"))
+    feed = parse_feed(real_file(f"{WECHAT_DIR}/MjM5MDA2MDMwMA==.xml"))
 
     assert feed.title == "深圳发布 | wechat-feeds"
     assert len(feed.entries) == 20
@@ -112,7 +110,7 @@ def test_it_reads_a_real_wechat_account_feed() -> None:
     "text/xml; charset=ISO-8859-1",  # decodes anything, into mojibake
 ])
 def test_a_gb2312_feed_decodes_whatever_the_charset_header_says(content_type: str | None) -> None:
-    feed = parse_feed(real_file(GBK_DIR / "chardet_GB2312_softsea.net.xml"),
+    feed = parse_feed(real_file(f"{GBK_DIR}/chardet_GB2312_softsea.net.xml"),
                       content_type=content_type)
 
     assert feed.encoding == "gb18030"
@@ -126,20 +124,20 @@ def test_a_gb2312_feed_decodes_whatever_the_charset_header_says(content_type: st
 
 
 def test_real_gb2312_feeds_keep_authors_and_odd_date_formats() -> None:
-    acn = parse_feed(real_file(GBK_DIR / "chardet_GB2312_acnnewswire.net.xml"))
+    acn = parse_feed(real_file(f"{GBK_DIR}/chardet_GB2312_acnnewswire.net.xml"))
     first = acn.entries[0]
     assert first.title.startswith("JCB 与中国银联（China UnionPay）完成ATM网关协议的签订")
     assert first.author == "Chris Lui"
     assert first.published_at == datetime(2005, 12, 27, 4, 8, 54, tzinfo=UTC)  # "13:08:54+0900"
 
-    cnblog = parse_feed(real_file(GBK_DIR / "chardet_GB2312_cnblog.org.xml"))
+    cnblog = parse_feed(real_file(f"{GBK_DIR}/chardet_GB2312_cnblog.org.xml"))
     assert cnblog.version == "rss092"
     assert cnblog.entries[0].title == "Picostation的PicoBlogger是 一个能让S"
     assert cnblog.entries[0].published_at is None  # RSS 0.92 items here carry no date
 
 
 def test_without_declaration_or_header_the_encoding_is_detected() -> None:
-    body = real_file(GBK_DIR / "chardet_GB2312_softsea.net.xml")
+    body = real_file(f"{GBK_DIR}/chardet_GB2312_softsea.net.xml")
     undeclared = re.sub(rb"^<\?xml[^>]*\?>", b"", body)
 
     text, encoding = decode_feed_bytes(undeclared, None)

@@ -9,7 +9,6 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.main import create_app
-from api.routers import intake
 from api.security import create_access_token
 from core.config import Settings
 from core.intake import service
@@ -23,9 +22,8 @@ def _client(session: Session, role: str = "admin") -> tuple[TestClient, dict[str
     session.add(user)
     session.commit()
     assert user.id is not None
-    app = create_app()
-    app.include_router(intake.router)
-    return TestClient(app), {"Authorization": f"Bearer {create_access_token(user.id, role=role)}"}
+    # The app as served: a route missing from create_app() must fail here, not be re-mounted.
+    return TestClient(create_app()), {"Authorization": f"Bearer {create_access_token(user.id, role=role)}"}
 
 
 def test_importing_the_peoples_board_export_reports_rows_and_is_idempotent(session: Session) -> None:

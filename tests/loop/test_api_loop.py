@@ -117,6 +117,31 @@ def test_a_handler_cannot_touch_another_units_ticket_and_illegal_moves_are_409(
     assert client.post(f"/api/tickets/{tid}/dismiss", headers=h("duty"), json={"reason": ""}).status_code == 422
 
 
+def test_a_dismissed_false_alarm_becomes_training_data(
+        client: TestClient, session: Session, office: Office, h: Callable[[str], H]) -> None:
+    from core.mentions import service as mentions
+    from core.mentions.models import Mention
+    from core.tickets import service as tickets
+
+    noise = make_event(session, grade="IV", title="站前新开火锅店停车方便")
+    kept = make_event(session, grade="IV", title="永安小区门口乱停车")
+    for n, (event, text) in enumerate(((noise, "站前新开的火锅店停车方便，推荐"),
+                                       (kept, "永安小区门口天天乱停车"))):
+        session.add(Mention(external_id=f"m{n}", title="", text=text, event_id=event.id))
+    session.commit()
+    tids = [client.post("/api/tickets", headers=h("duty"), json={"event_id": e.id}).json()["id"]
+            for e in (noise, kept)]
+    assert client.post(f"/api/tickets/{tids[0]}/dismiss", headers=h("handler"),
+                       json={"reason": "广告，非诉求"}).status_code == 403
+    res = client.post(f"/api/tickets/{tids[0]}/dismiss", headers=h("duty"), json={"reason": "广告，非诉求"})
+    assert res.status_code == 200, res.text
+    assert (res.json()["state"], res.json()["dismiss_reason"]) == ("dismissed", "广告，非诉求")
+    # Only the dismissed event's post is taught as "other"; the open one teaches nothing.
+    assert mentions.training_corrections(session=session) == [("站前新开的火锅店停车方便，推荐", "other")]
+    assert tickets.false_alarm_samples(session=session) == [
+        {"text": "站前新开的火锅店停车方便，推荐", "topic": "other", "reason": "广告，非诉求"}]
+
+
 def test_the_ledger_exports_and_the_annual_report_moves_only_with_responses(
         client: TestClient, session: Session, office: Office, h: Callable[[str], H]) -> None:
     year = to_local(utcnow()).year
@@ -126,16 +151,19 @@ def test_the_ledger_exports_and_the_annual_report_moves_only_with_responses(
     session.commit()
     tid = client.post("/api/tickets", headers=h("duty"),
                       json={"event_id": event.id, "unit_id": office.unit.id}).json()["id"]
-    for state in ("handling",):
-        client.post(f"/api/tickets/{tid}/transition", headers=h("handler"), json={"to_state": state})
-    client.post(f"/api/tickets/{tid}/pause", headers=h("handler"), json={"reason": "待交警部门答复"})
-    client.post(f"/api/tickets/{tid}/resume", headers=h("handler"))
+    handling = client.post(f"/api/tickets/{tid}/transition", headers=h("handler"), json={"to_state": "handling"})
+    assert handling.status_code == 200 and handling.json()["state"] == "handling"
+    paused = client.post(f"/api/tickets/{tid}/pause", headers=h("handler"), json={"reason": "待交警部门答复"})
+    assert paused.status_code == 200 and paused.json()["paused_at"] is not None
+    resumed = client.post(f"/api/tickets/{tid}/resume", headers=h("handler"))
+    assert resumed.status_code == 200 and resumed.json()["paused_at"] is None
     assert annual()["responded_events"] == before["responded_events"]  # handling is not a response
     res = client.post(f"/api/tickets/{tid}/responses", headers=h("handler"), json={
         "channel": "wechat", "kind": "response", "url": "https://mp.weixin.qq.com/s/abc",
         "title": "关于永安小区停车整治的回应", "summary": "已施划停车位 40 个"})
     assert res.status_code == 201
-    client.post(f"/api/tickets/{tid}/transition", headers=h("handler"), json={"to_state": "closed"})
+    closed = client.post(f"/api/tickets/{tid}/transition", headers=h("handler"), json={"to_state": "closed"})
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
     after = annual()
     assert after["responded_events"] == before["responded_events"] + 1
     assert after["weibo_wechat_responses"] == before["weibo_wechat_responses"] + 1

@@ -17,6 +17,8 @@ from tests.core.factories import make_event
 from tests.loop.conftest import Office
 
 pytestmark = pytest.mark.usefixtures("app_env")
+# The audience of each escalation step: warn the handler, then handler, unit head, 分管, 主要领导.
+LADDER_AT = ["handler", "handler", "unit_head", "deputy_leader", "principal"]
 
 
 def local(value: datetime | None) -> tuple[int, int, int, int]:
@@ -55,6 +57,12 @@ def test_an_extension_moves_the_close_deadline_by_working_days(session: Session)
 
 def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_right_people(
         session: Session, office: Office) -> None:
+    from core.notify import service as notify
+    from core.notify.models import NotificationChannelCreate
+
+    # One channel that hears every audience: each step queues exactly one notice on it.
+    notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
+        name="督办群", kind="webhook", url="http://127.0.0.1:9/hook"))
     opened = datetime(2025, 10, 2, 3, 0, tzinfo=SHANGHAI)  # 3 a.m. on a holiday
     with time_machine.travel(opened, tick=False):
         ticket, _ = tickets.open_from_event(
@@ -65,14 +73,14 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
     assert ticket.first_handler_id == office.id("duty")  # 首接人: the officer on duty
     assert ticket.unit_id == office.unit.id and ticket.handler_id == office.id("handler")
 
-    expected = [  # (minutes after opening, clock, step, who hears of it)
-        (4 * 60, "first_info", 0, "李承办"),  # warned an hour before the 5 h deadline
-        (5 * 60, "first_info", 1, "李承办"),
-        (6 * 60, "first_info", 2, "周队长"),  # unit head
-        (7 * 60, "first_info", 3, "钱分管"),  # 分管领导 of parking
-        (9 * 60, "first_info", 4, "吴主任"),  # 主要领导
+    expected = [  # (minutes after opening, clock, step, who hears of it: name and mobile)
+        (4 * 60, "first_info", 0, ("李承办", "")),  # warned an hour before the 5 h deadline
+        (5 * 60, "first_info", 1, ("李承办", "")),
+        (6 * 60, "first_info", 2, ("周队长", "13800000002")),  # unit head
+        (7 * 60, "first_info", 3, ("钱分管", "13800000003")),  # 分管领导 of parking
+        (9 * 60, "first_info", 4, ("吴主任", "13800000004")),  # 主要领导
     ]
-    for minutes, clock, step, person in expected:
+    for minutes, clock, step, (person, mobile) in expected:
         with time_machine.travel(opened + timedelta(minutes=minutes - 1), tick=False):
             assert escalation.sweep(session=session) == [], f"nothing due before minute {minutes}"
         with time_machine.travel(opened + timedelta(minutes=minutes), tick=False):
@@ -81,17 +89,26 @@ def test_a_grade_ii_matter_left_alone_escalates_at_the_right_minutes_to_the_righ
             session.commit()
         assert [(f.clock, f.step) for f in fired] == [(clock, step)], minutes
         assert again == []
-        row = session.exec(select(Notification).where(
-            Notification.dedupe_key.startswith(  # type: ignore[attr-defined]
-                f"ticket:{ticket.id}:{clock}:"), Notification.ticket_id == ticket.id)
-            .order_by(Notification.id.desc())).first()  # type: ignore[union-attr]
-        assert row is None or person in row.body  # no channel configured: nothing queued
+        rows = session.exec(select(Notification).where(
+            Notification.dedupe_key.endswith(f":{step}:{LADDER_AT[step]}:ch1"),  # type: ignore[attr-defined]
+            Notification.dedupe_key.startswith(f"ticket:{ticket.id}:{clock}:"),  # type: ignore[attr-defined]
+            Notification.ticket_id == ticket.id)).all()
+        assert len(rows) == 1, (minutes, [r.dedupe_key for r in rows])
+        assert [(r["name"], r["mobile"]) for r in rows[0].recipients] == [(person, mobile)], minutes
+        assert person in rows[0].body
+        # The warning reminds; each later step is an escalation of its level.
+        assert rows[0].subject.startswith("【时限提醒】" if step == 0 else f"【超期督办·第{step}级】"), rows[0].subject
+    queued = session.exec(select(Notification).where(
+        Notification.dedupe_key.startswith(f"ticket:{ticket.id}:first_info:"))).all()  # type: ignore[attr-defined]
+    assert len(queued) == len(expected)  # one notice per step, nobody else copied at grade II
 
     timeline = [t for t in tickets.timeline(session=session, ticket_id=ticket.id)
                 if t.action in {"remind", "escalate"}]
     assert [(to_local(t.at).hour, t.action) for t in timeline] == [
         (7, "remind"), (8, "escalate"), (9, "escalate"), (10, "escalate"), (12, "escalate")]
     assert "吴主任" in timeline[-1].note and "第4级督办" in timeline[-1].note
+    assert timeline[-1].changes == {"clock": [None, "first_info"], "step": [None, 4],
+                                    "audiences": [None, ["principal"]]}
     steps = session.exec(select(TicketEscalation).where(TicketEscalation.ticket_id == ticket.id)).all()
     assert sorted((s.step, s.audience) for s in steps) == [
         (0, "handler"), (1, "handler"), (2, "unit_head"), (3, "deputy_leader"), (4, "principal")]
@@ -146,6 +163,7 @@ def test_a_grade_i_ticket_goes_to_the_principal_leader_at_once(session: Session,
     queued = session.exec(select(Notification).where(Notification.ticket_id == ticket.id)).all()
     assert [n.dedupe_key.split(":ch")[0] for n in queued] == [f"ticket:{ticket.id}:opened"]
     assert "吴主任" in queued[0].body and "I级（特别重大）" in queued[0].body
+    assert queued[0].subject.startswith("【I级（特别重大）舆情工单】")  # an opening notice, not an escalation
     # And every escalation step of a grade I ticket copies the principal leader.
     with time_machine.travel(opened + timedelta(hours=5), tick=False):
         fired = escalation.sweep(session=session)

@@ -41,11 +41,15 @@ def channels(session: Session, receiver: Receiver) -> None:
 
 
 def test_dingtalk_signing_matches_the_documented_example() -> None:
-    # timestamp + "\n" + secret, HMAC-SHA256, base64, then url-encoded (DingTalk's own sample values).
-    url = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=t", "SECxxx", 1577262236757)
-    assert url.startswith("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1577262236757&sign=")
-    sign = url.split("sign=")[1]
-    assert "%" in sign and "+" not in sign and "/" not in sign
+    # DingTalk's documented recipe (自定义机器人 加签): timestamp + "\n" + secret, HMAC-SHA256 keyed with
+    # the secret, base64, then quote_plus; with the documentation's sample secret "this is secret".
+    url = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=t", "this is secret",
+                              1577262236757)
+    assert url == ("https://oapi.dingtalk.com/robot/send?access_token=t&timestamp=1577262236757"
+                   "&sign=hmPWwU%2B7lVdm3ZZz0r9tSfx0L4Q26jWOZr9%2BGs6EZQM%3D")
+    # Another secret gives another signature (the secret is really used, not a constant).
+    other = dingtalk_signed_url("https://oapi.dingtalk.com/robot/send?access_token=t", "SECxxx", 1577262236757)
+    assert other.endswith("&sign=TajHYUQC5a6smO3qjKNgFiJalsQ51g5gqH0iiy2oY%2Bo%3D")
 
 
 def test_two_workers_send_each_notice_once_and_the_overflow_as_one_digest(

@@ -118,7 +118,7 @@ def stack(app_env: Settings, own_redis: str, tmp_path: Path,
 
 def test_each_notice_reaches_each_robot_once_signed_and_within_the_rate_limit(
         session: Session, office: Office, receiver: Receiver,
-        stack: list[subprocess.Popen[bytes]]) -> None:
+        stack: list[subprocess.Popen[bytes]], tmp_path: Path) -> None:
     notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
         name="值班企业微信群", kind="wecom", url=f"{receiver.base_url}/cgi-bin/webhook/send?key=abc"))
     notify.create_channel(session=session, actor_id=None, channel_in=NotificationChannelCreate(
@@ -144,7 +144,16 @@ def test_each_notice_reaches_each_robot_once_signed_and_within_the_rate_limit(
     while (unfinished() or len(receiver.messages) < 2) and time.monotonic() < deadline:
         assert all(p.poll() is None for p in stack), "a worker or beat process died"
         time.sleep(0.5)
-    time.sleep(3 * 1.0)  # a few more beats: nothing may arrive twice
+    # A few more beats, counted in the worker's log: nothing may arrive twice.
+    def sweeps() -> int:
+        log = (tmp_path / "proc-0.log").read_text(errors="replace")
+        return len(re.findall(r"yuqing\.deliver_notifications\[[^\]]+\] succeeded", log))
+
+    later = sweeps() + 3
+    while sweeps() < later and time.monotonic() < deadline + 60:
+        assert all(p.poll() is None for p in stack), "a worker or beat process died"
+        time.sleep(0.2)
+    assert sweeps() >= later, "the beats stopped sending delivery sweeps"
     assert unfinished() == 0
     assert receiver.bad_signatures == 0
     for path in ("/cgi-bin/webhook/send", "/dingtalk/robot/send"):

@@ -7,6 +7,7 @@ rows it leaves are what beat would get.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -146,6 +147,16 @@ def _waiting_on_a_lock(database_url: str) -> bool:
         engine.dispose()
 
 
+def _inside_a_statement(thread: threading.Thread) -> bool:
+    """Whether the thread is executing a database statement right now (its stack, read live)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name in {"do_execute", "do_execute_no_params", "do_executemany"}:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_two_schedulers_claiming_at_once_never_take_the_same_source(app_env: Settings) -> None:
     names = [f"社区公众号{n}" for n in range(6)]
     for n, name in enumerate(names):
@@ -162,22 +173,26 @@ def test_two_schedulers_claiming_at_once_never_take_the_same_source(app_env: Set
         def other_scheduler() -> None:
             try:
                 with Session(engine) as session:
+                    started.set()
                     second.extend(s.name for s in health.claim_due(session=session))
                     session.commit()
             except BaseException as exc:  # reported in the test thread
                 failure.append(exc)
 
+        started = threading.Event()
         thread = threading.Thread(target=other_scheduler)
         thread.start()
+        assert started.wait(10), "the second scheduler never started"
         # Let the second scheduler read the same (still unclaimed) rows and block on its UPDATE.
         if engine.dialect.name == "postgresql":
-            deadline = time.monotonic() + 10
-            while not _waiting_on_a_lock(app_env.resolved_database_url) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _waiting_on_a_lock(app_env.resolved_database_url), "second claim never met the lock"
-        else:
-            time.sleep(0.5)
-        assert thread.is_alive(), "the second claim must wait for the first transaction"
+            blocked = lambda: _waiting_on_a_lock(app_env.resolved_database_url)  # noqa: E731
+        else:  # SQLite has no lock view: the thread sits inside a statement (busy_timeout) instead
+            blocked = lambda: _inside_a_statement(thread)  # noqa: E731
+        deadline = time.monotonic() + 10
+        while not blocked() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert blocked(), "second claim never met the lock"
+        assert thread.is_alive() and not second, "the second claim must wait for the first transaction"
         first_session.commit()
     thread.join(timeout=30)
 
