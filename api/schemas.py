@@ -15,29 +15,6 @@ from core.tickets.models import ResponsePublic, TicketPublic, TicketTimelinePubl
 from core.timeutil import InputTime
 
 
-class ErrorDetail(BaseModel):
-    """Every refusal: one line in Chinese for people."""
-
-    detail: str
-
-
-class ValidationErrorDetail(BaseModel):
-    """A request that does not parse: a Chinese summary, and the structured errors for programs."""
-
-    detail: str
-    errors: list[dict[str, Any]] = []
-
-
-# Documented on every API route, so that the OpenAPI file describes the errors too.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorDetail, "description": "未登录或登录已失效"},
-    403: {"model": ErrorDetail, "description": "当前账号无权执行此操作（或不属于本单位）"},
-    404: {"model": ErrorDetail, "description": "对象不存在"},
-    409: {"model": ErrorDetail, "description": "当前状态不允许此操作，或数据冲突"},
-    422: {"model": ValidationErrorDetail, "description": "请求参数有误"},
-}
-
-
 class Token(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -98,8 +98,9 @@ def app_page() -> HTMLResponse:
                 "<p>网页应用尚未构建：请在项目目录运行 <code>make install</code>"
                 "（或 <code>make run</code>）。</p></html>")
         return HTMLResponse(page, status_code=503, headers=SECURITY_HEADERS)
-    # no-cache: a new build must reach people at once; the hashed assets it names are cached for good.
-    return HTMLResponse(index_html(), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    # no-store like every answer of the app (a new build reaches people at once); only the hashed
+    # assets it names are cached for good.
+    return HTMLResponse(index_html(), headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
 
 
 @router.get("/static/vendor/{name}")
@@ -137,10 +138,12 @@ def index() -> HTMLResponse:
     return app_page()
 
 
-@router.get("/{path:path}", response_model=None)
-def spa_fallback(path: str) -> Response:
+# Every method: a POST to a path no API route takes (/api/tickets/x/assign) is a 404 as before the
+# app existed, not a 405 from this GET-only page route.
+@router.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], response_model=None)
+def spa_fallback(path: str, request: Request) -> Response:
     """Any page path of the app (/tickets/7, /alerts?id=3) gets index.html; the client router takes it from there."""
-    if path.startswith(NOT_FOUND_PREFIXES) or path == "api":
+    if request.method not in ("GET", "HEAD") or path.startswith(NOT_FOUND_PREFIXES) or path == "api":
         return JSONResponse({"detail": "未找到"}, status_code=404)
     return app_page()
 

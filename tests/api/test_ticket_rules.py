@@ -62,6 +62,8 @@ def prepare(session: Session, office: Office, state: str, grade: str = "IV") -> 
         tickets.assign(session=session, ticket_id=tid, actor_id=None, unit_id=office.unit.id or 0)
     if state in {"handling", "review", "responded", "closed", "paused"}:
         tickets.transition(session=session, ticket_id=tid, to_state="handling", actor_id=None)
+        # 提交审核 needs a reply draft for the leader to read.
+        tickets.save_draft(session=session, ticket_id=tid, text="关于停车问题的回应稿", actor_id=None)
     if state == "review":
         tickets.transition(session=session, ticket_id=tid, to_state="review", actor_id=None)
     if state in {"responded", "closed"}:
@@ -255,6 +257,8 @@ def test_a_rising_event_regrades_its_ticket_starts_the_5h_clock_and_requires_sig
         assert res.status_code == 409 and "签发" in res.json()["detail"]
         assert client.get(f"/api/tickets/{ticket.id}/responses", headers=handler).json() == []
         # … and accepted once reviewed and signed off, carrying the approval.
+        assert client.put(f"/api/tickets/{ticket.id}/draft", json={"text": "关于停车收费的说明"},
+                          headers=handler).status_code == 200
         assert client.post(f"/api/tickets/{ticket.id}/transition", json={"to_state": "review"},
                            headers=handler).status_code == 200
         signed = client.post(f"/api/tickets/{ticket.id}/sign-off", json={}, headers=leader).json()

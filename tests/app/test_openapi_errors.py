@@ -15,6 +15,6 @@ def test_every_api_route_documents_its_refusals_with_their_shape() -> None:
             for code in ("401", "403", "404", "409", "422"):
                 assert code in responses, f"{method.upper()} {path} does not document {code}"
             schema = responses["422"]["content"]["application/json"]["schema"]["$ref"]
-            assert schema.endswith("/ValidationErrorDetail"), f"{method.upper()} {path}: {schema}"
-    detail = spec["components"]["schemas"]["ValidationErrorDetail"]["properties"]
+            assert schema.endswith("/ValidationProblem"), f"{method.upper()} {path}: {schema}"
+    detail = spec["components"]["schemas"]["ValidationProblem"]["properties"]
     assert detail["detail"]["type"] == "string" and detail["errors"]["type"] == "array"

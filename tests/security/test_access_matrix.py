@@ -142,7 +142,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/sources/{source_id}/credentials"): Rule(ADMIN),
     ("POST", "/api/sources/import-opml"): Rule(ADMIN, body=form_file("feeds.opml", OPML)),
     ("GET", "/api/reports/annual"): Rule(DISPATCH),
-    ("GET", "/api/dashboard/summary"): Rule(ALL, lists=True),
+    # Office-wide figures: a handler works from /api/workspace, which is scoped to his unit.
+    ("GET", "/api/dashboard/summary"): Rule(DISPATCH),
     ("GET", "/api/duty/shifts"): Rule(ALL),
     ("POST", "/api/duty/shifts"): Rule(ADMIN, body=lambda w, role, t: {"json": {
         "user_id": w.office.id("duty"), "starts_at": (utcnow() + timedelta(days=3)).isoformat(),
@@ -187,7 +188,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/notifications/{notification_id}/resend"): Rule(DISPATCH),
 }
 # Pages and assets of the web app: no data, no token needed.
-NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}"), ("GET", "/{path}")}
+NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}")} | {
+    (method, "/{path}") for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")}  # the app's pages
 
 
 def app_routes() -> list[tuple[str, str]]:
