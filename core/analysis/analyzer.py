@@ -30,6 +30,7 @@ from core.analysis.model import (
 )
 from core.analysis.normalize import normalize
 from core.analysis.places import match_places
+from core.analysis.relevance import judge, load_relevance
 from core.analysis.rules import RuleHit, find_sensitive, other_signal, score_rules
 from core.analysis.sentiment import SentimentResult, score_sentiment
 from core.analysis.settings import get_paths
@@ -37,7 +38,7 @@ from core.analysis.simhash import simhash, simhash_tokens
 from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.1.1"
+ANALYZER_VERSION = "1.2.0"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0
@@ -47,8 +48,11 @@ OTHER_SIGNAL_WEIGHT = 0.5
 SECONDARY_THRESHOLD = 0.3
 # weight of the lexicon score added to the sentiment model's decision values
 LEXICON_WEIGHT = 0.5
+ACHIEVEMENT_WEIGHT = 0.5
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 RULES_ONLY_THRESHOLD = 0.45
+# ceiling of per-mention risk for posts that are no public matter of the area
+NOT_PUBLIC_RISK = 0.05
 
 _CHINA_TZ = timezone(timedelta(hours=8))
 
@@ -159,6 +163,7 @@ class Analyzer:
         self.taxonomy = load_taxonomy()
         self.lexicon = load_sentiment()
         self.gazetteer = load_gazetteer()
+        self.relevance = load_relevance(self.gazetteer)
         get_tokenizer()
         self.matcher = _combined_matcher(self.taxonomy, self.lexicon, self.gazetteer)
         if use_default_model and (model is None or sentiment_model is None):
@@ -228,13 +233,25 @@ class Analyzer:
         senti_label, senti_score, senti_model = self._sentiment(senti, senti_decision)
         place = match_places(full, self.gazetteer, grams, present)
         sensitive = find_sensitive(full, self.taxonomy, present)
+        verdict = judge(full, place, self.gazetteer, self.relevance, grams, tokens)
+        relevant = place.relevant
+        ignored: list[str] = []
+        if not verdict.public and custom_probs is None:
+            # Relevance before topic: not a public matter of the area → other, low risk, no alert.
+            best = max(topic_scores.values(), default=0.0)
+            topic_scores = {**topic_scores, "other": round(max(topic_scores.get("other", 0.0), best + 0.01), 4)}
+            topics = ["other"]
+            relevant = False
+            ignored, sensitive = sensitive, []
         risk = mention_risk(
             topics=topics,
             sentiment_score=senti_score,
             sensitive=sensitive,
-            relevant=place.relevant,
+            relevant=relevant,
             taxonomy=self.taxonomy,
         )
+        if not verdict.public and custom_probs is None:
+            risk = min(risk, NOT_PUBLIC_RISK)
         explain: dict[str, object] = {
             "analyzer_version": ANALYZER_VERSION,
             "rules": {
@@ -256,7 +273,11 @@ class Analyzer:
             ),
             "places": place.places,
             "place_levels": place.levels,
-            "relevance": place.reason,
+            "relevance": place.reason if verdict.public else "；".join(verdict.reasons) + "，归入其他",
+            "public_matter": verdict.public,
+            **({"not_public": {"category": verdict.category, "reasons": verdict.reasons,
+                               "elsewhere": verdict.elsewhere, "ignored_sensitive_terms": ignored}}
+               if not verdict.public else {}),
             "sentiment": {
                 "model": senti_model,
                 "lexicon": senti.raw,
@@ -265,6 +286,7 @@ class Analyzer:
                 "emoticons": senti.emoticons,
                 "sarcasm": senti.sarcasm,
                 "news_register": senti.news_register,
+                "achievement": senti.achievement,
             },
             "sensitive_terms": sensitive,
             "other_signals": other_terms,
@@ -279,7 +301,7 @@ class Analyzer:
             sentiment=senti_label,
             sentiment_score=senti_score,
             places=place.places,
-            relevant=place.relevant,
+            relevant=relevant,
             risk=risk,
             sensitive_terms=sensitive,
             simhash=(simhash(tokenize(norm_body.repost_root)) if norm_body.repost_root else simhash_tokens(tokens)),
@@ -324,6 +346,8 @@ def _sentiment_impl(
     lex = max(-3.0, min(3.0, senti.raw))
     dec["negative"] -= LEXICON_WEIGHT * lex
     dec["positive"] += LEXICON_WEIGHT * lex
+    # reports of work done read "neutral" to a model trained mostly on complaints
+    dec["positive"] += ACHIEVEMENT_WEIGHT * min(2.0, senti.achievement)
     if senti.sarcasm:
         dec["negative"] = max(dec.values()) + 0.5
     label = max(SENTIMENT_LABELS, key=lambda c: dec[c])
@@ -391,4 +415,6 @@ def analyze(text: str, *, title: str = "", published_at: datetime | None = None)
 def config_fingerprint() -> str:
     """A short digest of the loaded configuration (for cache keys)."""
     tax, lex, gaz = load_taxonomy(), load_sentiment(), load_gazetteer()
-    return hashlib.sha1(f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}".encode()).hexdigest()[:12]
+    rel = load_relevance(gaz)
+    key = f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}:{rel.digest}"
+    return hashlib.sha1(key.encode()).hexdigest()[:12]

@@ -129,6 +129,8 @@ class SentimentLexicon:
     sarcastic_emoticons: frozenset[str]
     negative_context: tuple[str, ...]
     digest: str
+    # achievement / relief patterns of official reports: (regex, weight)
+    achievements: tuple[tuple[re.Pattern[str], float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ def _load_sentiment(path: Path) -> SentimentLexicon:
         sarcastic_emoticons=frozenset(str(x) for x in sarcasm.get("sarcastic_emoticons") or ()),
         negative_context=tuple(str(x) for x in sarcasm.get("negative_context") or ()),
         digest=digest,
+        achievements=tuple((re.compile(str(p)), float(w)) for p, w in data.get("achievements") or ()),
     )
 
 
@@ -273,11 +276,13 @@ def clear_caches() -> None:
     files or the YUQING_* environment variables change)."""
     from core.analysis.analyzer import reset_analyzers
     from core.analysis.model import forget_models
+    from core.analysis.relevance import clear_relevance_cache
     from core.analysis.tokenizer import reset_tokenizer
 
     _load_taxonomy.cache_clear()
     _load_sentiment.cache_clear()
     _load_gazetteer.cache_clear()
+    clear_relevance_cache()
     reset_tokenizer()
     forget_models()
     reset_analyzers()

@@ -9,9 +9,22 @@ from core.analysis.config import load_taxonomy
 
 # score thresholds for grades, highest first
 GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("I", 0.8), ("II", 0.62), ("III", 0.42), ("IV", 0.3))
-# sensitive terms that on their own put a relevant event at least at grade III / II
-_FLOOR_III = {"伤亡", "死亡", "身亡", "遇难", "爆炸", "火灾", "坍塌", "跳楼", "集体上访", "溺亡"}
-_FLOOR_II_WITH_CROWD = {"聚集", "群体", "群体性", "围堵", "堵路", "拉横幅", "集体上访", "游行", "静坐"}
+# 国办发〔2016〕61号: casualties or people trapped, gatherings, blocked roads, banners,
+# petitions and 群体性 signals make an event at least 重大 (II) whatever its volume.
+FLOOR_II_SIGNALS: dict[str, str] = {
+    **dict.fromkeys(("伤亡", "死亡", "身亡", "遇难", "溺亡", "丧生", "致死", "重伤", "伤者", "死者",
+                     "抢救无效"), "人员伤亡"),
+    **dict.fromkeys(("被困", "困在", "人员被困", "失踪"), "人员被困"),
+    **dict.fromkeys(("聚集", "聚众", "群体", "群体性", "围堵", "围攻", "静坐", "游行", "罢工", "集体讨薪"),
+                    "人员聚集"),
+    **dict.fromkeys(("堵路", "拦路", "堵马路", "堵住路口", "封堵道路", "阻断交通"), "堵路"),
+    **dict.fromkeys(("拉横幅", "横幅", "拉条幅", "条幅", "举牌"), "拉横幅"),
+    **dict.fromkeys(("上访", "集体上访", "进京", "越级上访"), "上访"),
+    **dict.fromkeys(("跳楼", "自杀", "轻生"), "极端行为"),
+}
+# signals that put an event at least at grade III (serious incidents without people hurt yet)
+_FLOOR_III = {"爆炸", "火灾", "坍塌", "倒塌", "中毒", "煤气泄漏", "燃气泄漏", "强拆", "暴力执法", "冲突", "殴打",
+              "受伤"}
 
 
 @dataclass(frozen=True)
@@ -156,16 +169,24 @@ def grade_event(
             grade = name
             break
     terms = set(sensitive_terms)
-    if relevant:
-        floor: str | None = None
-        if terms & _FLOOR_III:
-            floor = "III"
-        if terms & _FLOOR_II_WITH_CROWD and (f.engagement >= 0.6 or f.volume >= 0.6 or f.velocity >= 0.4):
-            floor = "II"
-        if floor is not None and (grade is None or _rank(grade) > _rank(floor)):
-            grade = floor
-            score = max(score, dict(GRADE_THRESHOLDS)[floor])
-    return grade, round(score, 4), _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
+    # Posts about other places or no public matter carry no sensitive terms (see
+    # core.analysis.relevance), so these floors apply whatever the volume, local or not yet
+    # confirmed local.
+    signals = list(dict.fromkeys(FLOOR_II_SIGNALS[t] for t in sensitive_terms if t in FLOOR_II_SIGNALS))
+    if "受伤" in terms and terms & _FLOOR_III and "人员伤亡" not in signals:
+        signals.insert(0, "人员伤亡")  # people hurt in a fire, explosion, collapse
+    floor: str | None = None
+    if terms & _FLOOR_III:
+        floor = "III"
+    if signals:
+        floor = "II"
+    if floor is not None and (grade is None or _rank(grade) > _rank(floor)):
+        grade = floor
+        score = max(score, dict(GRADE_THRESHOLDS)[floor])
+    reason = _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
+    if signals:
+        reason = f"出现{'、'.join(signals)}（依国办发〔2016〕61号至少按重大舆情处置），{reason}"
+    return grade, round(score, 4), reason
 
 
 def _rank(grade: str) -> int:

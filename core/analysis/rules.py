@@ -114,7 +114,8 @@ def find_sensitive(text: str, taxonomy: Taxonomy, present: set[str] | None = Non
     return found
 
 
-_NEGATION = re.compile(r"(?:无|没有|没|未|未发生|未造成|并无|并未|不存在|暂无|尚无|无一)(?:人员|任何|一起|重大|严重)?$")
+_NEGATION = re.compile(
+    r"(?:无|没有|没|未|未发生|未造成|并无|并未|不存在|暂无|尚无|无一)(?:人员|人|任何|一起|重大|严重)?$")
 
 
 def _always_negated(text: str, term: str) -> bool:

@@ -43,6 +43,10 @@ NEWS_MARKERS: tuple[str, ...] = (
 )
 
 
+# a negation just before an achievement cancels it (尚未全部清理, 没有恢复供水)
+ACHIEVEMENT_NEGATION: tuple[str, ...] = ("未", "没", "不", "无法", "尚未", "还没", "仍未")
+
+
 @dataclass
 class SentimentResult:
     """Label, score in -1..1 and the evidence used."""
@@ -55,6 +59,7 @@ class SentimentResult:
     emoticons: list[str] = field(default_factory=list)
     sarcasm: bool = False
     news_register: bool = False
+    achievement: float = 0.0
 
 
 def _negated(text: str, start: int, negation: tuple[str, ...]) -> bool:
@@ -102,6 +107,16 @@ def score_sentiment(
         weight = lex.negative[term]
         neg += weight
         neg_terms.append(term)
+    # Achievements and relief (积雪全部清理, 喜领新房钥匙, 投诉量同比下降): positive.
+    ach = 0.0
+    for regex, weight in lex.achievements:
+        for m in regex.finditer(text):
+            if _negated(text, m.start(), ACHIEVEMENT_NEGATION):
+                continue
+            ach += weight
+            pos_terms.append("~" + m.group(0))
+            break
+    pos += ach
     emo_score = 0.0
     emo_used: list[str] = []
     for emo in norm.emoticons:
@@ -128,6 +143,7 @@ def score_sentiment(
             sarcasm = True
             neg += pos
             pos = 0.0
+            ach = 0.0
             if emo_score > 0:
                 emo_score = -emo_score
     news = sum(1 for m in NEWS_MARKERS if m in text) >= 2 and not norm.emoticons
@@ -137,7 +153,7 @@ def score_sentiment(
     if "!" in text or "！" in text:
         raw *= 1.15
     if news:
-        raw *= 0.45
+        raw = (raw - ach) * 0.45 + ach  # reports of work done stay positive
     score = math.tanh(raw / 2.0)
     if raw <= -0.7:
         label = "negative"
@@ -154,4 +170,5 @@ def score_sentiment(
         emoticons=emo_used,
         sarcasm=sarcasm,
         news_register=news,
+        achievement=round(ach, 3),
     )

@@ -18,12 +18,12 @@ from core.config import get_settings
 from core.events import service as events
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.sources import service as sources
 from core.tickets import service as tickets
 from core.timeutil import utcnow
 from core.units import service as units
 
 log = logging.getLogger(__name__)
-MEDIA_CHANNELS = {"news", "wechat"}
 
 
 @dataclass
@@ -119,7 +119,7 @@ def grade_event(*, session: Session, event: Event) -> None:
         engagement_2h_ago=before,
         negative_ratio=event.negative_count / max(event.mention_count, 1),
         sensitive_terms=list(event.sensitive_terms),
-        media_involved=bool(MEDIA_CHANNELS & set(event.channels)),
+        media_involved=sources.media_involved(session=session, event_id=event.id),
         relevant=event.relevant,
         max_risk=event.max_risk,
     )

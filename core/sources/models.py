@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import StrictBool, field_serializer
+from pydantic import StrictBool, field_serializer, field_validator
 from sqlmodel import Field, SQLModel
 
 from core.bounds import MAX_MINUTES
@@ -11,16 +11,29 @@ from core.models_base import created_at_field, json_dict_field, json_list_field,
 from core.redact import redact_mapping, redact_text, redact_url
 from core.sanitize import WebUrl
 
+PUBLISHER_KINDS = ("official", "media", "resident", "unknown")
+
 
 class SourceBase(SQLModel):
     name: str = Field(max_length=100, unique=True, index=True)
     kind: str = Field(default="feed", max_length=30)  # feed | weibo | wechat | forum | board | news
     channel: str = Field(default="news", max_length=20)  # how mentions from here are labelled
+    # Who publishes here: official (government, its own accounts) | media (news outlets, verified
+    # media accounts) | resident (residents' own groups and accounts) | unknown. Only "media",
+    # and news sites not marked otherwise, count as 媒体介入 when an event is graded.
+    publisher_kind: str = Field(default="unknown", max_length=20)
     url: str = Field(max_length=1000)
     params: dict[str, Any] = json_dict_field()
     keywords: list[str] = json_list_field()
     schedule_minutes: int = Field(default=15, ge=1, le=MAX_MINUTES)
     enabled: bool = True
+
+    @field_validator("publisher_kind", check_fields=False)
+    @classmethod
+    def _known_publisher_kind(cls, value: str) -> str:
+        if value not in PUBLISHER_KINDS:
+            raise ValueError(f"publisher_kind must be one of {', '.join(PUBLISHER_KINDS)}")
+        return value
 
 
 class SourceCreate(SourceBase):
@@ -58,11 +71,19 @@ class SourceUpdate(SQLModel):
 
     url: WebUrl | None = Field(default=None, max_length=1000)
     channel: str | None = Field(default=None, max_length=20)
+    publisher_kind: str | None = Field(default=None, max_length=20)
     params: dict[str, Any] | None = None
     keywords: list[str] | None = None
     schedule_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
     enabled: StrictBool | None = None
     expected_gap_minutes: int | None = Field(default=None, ge=1, le=MAX_MINUTES)
+
+    @field_validator("publisher_kind")
+    @classmethod
+    def _known_publisher_kind(cls, value: str | None) -> str | None:
+        if value is not None and value not in PUBLISHER_KINDS:
+            raise ValueError(f"publisher_kind must be one of {', '.join(PUBLISHER_KINDS)}")
+        return value
 
 
 class SourceCredentials(SQLModel):

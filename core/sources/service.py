@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from core.alerts.models import Alert
@@ -102,3 +103,30 @@ def record_failure(*, session: Session, source: Source, health: str, error: str,
     """Mark a failed fetch with what happened (error, login_expired, blocked ...)."""
     return source_health.record_failure(session=session, source=source, health=health, error=error,
                                         now=now)
+
+
+# m.weibo.cn / weibo.com user.verified_type of 媒体 (news outlets' verified accounts)
+WEIBO_MEDIA_VERIFIED_TYPE = 3
+
+
+def media_involved(*, session: Session, event_id: int) -> bool:
+    """Whether news media report the event: a mention from a source marked media, from a news
+    site not marked official/resident, or by a Weibo account verified as media. A residents'
+    WeChat account or forum is not media."""
+    from core.mentions.models import Mention
+
+    kind = sa.func.coalesce(Source.publisher_kind, "unknown")
+    news_site = sa.and_(col(Mention.channel) == "news", kind.in_(("unknown", "media")))
+    weibo_media = sa.and_(
+        col(Mention.channel) == "weibo",
+        sa.or_(*(col(Mention.raw).contains(f'"verified_type"{sep}{WEIBO_MEDIA_VERIFIED_TYPE}{end}')
+                 for sep in (": ", ":") for end in (",", "}"))),
+    )
+    stmt = (
+        sa.select(sa.literal(1))
+        .select_from(Mention)
+        .outerjoin(Source, col(Source.id) == col(Mention.source_id))
+        .where(col(Mention.event_id) == event_id, sa.or_(kind == "media", news_site, weibo_media))
+        .limit(1)
+    )
+    return session.execute(stmt).first() is not None

@@ -206,6 +206,10 @@ class SourceSpider(scrapy.Spider):
         if not isinstance(source, SourceRef) or request is None:
             return
         rep = self.report_for(source)
+        wall = _redirected_to_wall(request)
+        if wall is not None:  # redirected to a login page that then failed to load
+            rep.fail(wall[1], health=wall[0], http_status=status)
+            return
         health = health_for_status(status)
         if health != "error":
             rep.fail(f"{reason}（{request.url.split('?')[0]}）", health=health, http_status=status)
@@ -232,6 +236,10 @@ class SourceSpider(scrapy.Spider):
             logger.error("请求失败（无对应监测源）: %s", reason)
             return
         logger.warning("监测源 %s 抓取失败: %s", source.name, reason)
+        wall = _redirected_to_wall(request)
+        if wall is not None:  # a login redirect whose target failed: still "login expired"
+            self.report_for(source).fail(wall[1], http_status=status, health=wall[0])
+            return
         self.report_for(source).fail(reason, http_status=status,
                                      health=health_for_status(status))
 
@@ -292,8 +300,16 @@ def describe_failure(failure: Failure, timeout: float) -> tuple[str, int | None]
     return f"下载失败：{type(exc).__name__}: {exc}", None
 
 
+def _redirected_to_wall(request: Any) -> tuple[str, str] | None:
+    """(health, reason) when a failed request had been redirected to a login/captcha page."""
+    if request is None or not request.meta.get("redirect_urls"):
+        return None
+    return classify_block(request.url)
+
+
 def health_for_status(status: int | None) -> str:
-    """401/403/418 mean the site refuses us (login or anti-bot), not that it is down."""
-    if status in (401, 403, 418, 429):
+    """401/403/418/432 mean the site refuses us (login or anti-bot), not that it is down
+    (432 is m.weibo.cn's anti-crawl answer)."""
+    if status in (401, 403, 418, 429, 432):
         return "blocked"
     return "error"

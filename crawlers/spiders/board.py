@@ -8,6 +8,11 @@ names when they differ, e.g. {"title": "letterTitle"}), detail_url (default
 https://liuyan.people.com.cn/threads/content?tid={id}).
 Paging: page_param (default "page"; sent in the query, the form or the JSON body), first_page
 (default 1), max_pages (default 3), page_size (default the form/JSON rows/pageSize/size/limit).
+Boards that page by cursor (liuyan.people.com.cn sends "lastItem" and "position" in its form)
+are paged so: the next request carries lastItem = the id of the last record received and
+position = how many records came before it (params.position = "page" sends the page index
+instead); this is used whenever the form/JSON has a lastItem field (or params.paging =
+"last_item"), and no page number is sent then.
 Paging stops early at an empty page, a page with nothing new, a short page, or a record not
 newer than the cursor.
 Incremental: cursor.last_id is the newest numeric id stored.
@@ -49,6 +54,14 @@ class BoardSpider(SourceSpider):
     def requests_for(self, source: SourceRef) -> Iterable[scrapy.Request]:
         yield self.page_request(source, 1, frozenset())
 
+    @staticmethod
+    def by_last_item(source: SourceRef) -> bool:
+        """Whether the board pages by lastItem/position rather than by page number."""
+        params = source.params
+        if params.get("paging"):
+            return str(params["paging"]) == "last_item"
+        return any(isinstance(body, dict) and "lastItem" in body for body in (params.get("form"), params.get("json")))
+
     def page_size(self, source: SourceRef) -> int:
         params = source.params
         if params.get("page_size"):
@@ -60,26 +73,37 @@ class BoardSpider(SourceSpider):
                         return int(body[key])
         return 0  # unknown: only an empty or repeated page ends the paging
 
-    def page_request(self, source: SourceRef, page: int, seen: frozenset[str]) -> scrapy.Request:
+    def page_request(self, source: SourceRef, page: int, seen: frozenset[str], last_item: str = "",
+                     received: int = 0) -> scrapy.Request:
         params = source.params
         name = str(params.get("page_param") or "page")
         number = self.int_param(source, "first_page", 1) + page - 1
+        paging: dict[str, str | int]
+        if self.by_last_item(source):
+            position = page - 1 if str(params.get("position") or "") == "page" else received
+            paging = {"lastItem": last_item, "position": position}
+        else:
+            paging = {name: number}
         headers = {"Accept": "application/json, text/plain, */*"}
         # A later page failing is a warning: the earlier pages were stored.
         kwargs: dict[str, Any] = {"callback": self.parse_list,
                                   "errback": self.on_error if page == 1 else self.on_page_error,
-                                  "cb_kwargs": {"source": source, "page": page, "seen": seen},
+                                  "cb_kwargs": {"source": source, "page": page, "seen": seen, "received": received},
                                   "dont_filter": True}
         if isinstance(params.get("json"), dict):
-            return scrapy.Request(source.url, method="POST", body=json.dumps({**params["json"], name: number}),
+            return scrapy.Request(source.url, method="POST", body=json.dumps({**params["json"], **paging}),
                                   headers={**headers, "Content-Type": "application/json;charset=UTF-8"}, **kwargs)
         if str(params.get("method", "GET")).upper() == "POST":
             form = {str(k): str(v) for k, v in (params.get("form") or {}).items()}
-            return scrapy.FormRequest(source.url, formdata={**form, name: str(number)}, headers=headers, **kwargs)
-        return scrapy.Request(with_query(source.url, name, str(number)), headers=headers, **kwargs)
+            return scrapy.FormRequest(source.url, formdata={**form, **{k: str(v) for k, v in paging.items()}},
+                                      headers=headers, **kwargs)
+        url = source.url
+        for key, value in paging.items():
+            url = with_query(url, key, str(value))
+        return scrapy.Request(url, headers=headers, **kwargs)
 
     def parse_list(self, response: Response, source: SourceRef, page: int = 1,
-                   seen: frozenset[str] = frozenset()) -> Iterator[MentionItem | scrapy.Request]:
+                   seen: frozenset[str] = frozenset(), received: int = 0) -> Iterator[MentionItem | scrapy.Request]:
         report = self.report_for(source)
         report.http_status = response.status
         try:
@@ -117,4 +141,5 @@ class BoardSpider(SourceSpider):
         if (not fresh or reached_old or (size and len(records) < size)
                 or page >= self.int_param(source, "max_pages", 3)):
             return
-        yield self.page_request(source, page + 1, seen | {m.id for m in fresh})
+        yield self.page_request(source, page + 1, seen | {m.id for m in fresh}, last_item=messages[-1].id,
+                                received=received + len(records))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import scrapy
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from crawlers.feeds import matches_keywords
 from crawlers.forums import (
@@ -33,7 +34,7 @@ from crawlers.forums import (
 )
 from crawlers.items import MentionItem
 from crawlers.report import OK, SourceReport
-from crawlers.spiders.base import SourceRef, SourceSpider
+from crawlers.spiders.base import SourceRef, SourceSpider, describe_failure, health_for_status
 from crawlers.textutil import complete_html, load_json
 
 logger = logging.getLogger(__name__)
@@ -110,14 +111,33 @@ class ForumSpider(SourceSpider):
                 report.duplicate += 1  # unchanged since the last crawl
                 continue
             yield scrapy.Request(self.fetch_url(source, t.url), callback=self.parse_thread,
-                                 errback=self.on_page_error, cb_kwargs={"source": source, "ref": t},
+                                 errback=self.thread_failed, cb_kwargs={"source": source, "ref": t},
                                  meta={"yuqing_version": t.replies})
+
+    def thread_failed(self, failure: Failure) -> Iterator[MentionItem]:
+        """A thread page that could not be downloaded (deleted, 404, login-only): the list row
+        is kept, marked partial."""
+        request = failure.request  # type: ignore[attr-defined]
+        reason, status = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        if health_for_status(status) != "error":
+            self.on_page_error(failure)  # the site refuses us: the source fails (and is alerted)
+        yield from self.partial(request.cb_kwargs["source"], request.cb_kwargs["ref"], reason)
+
+    def partial(self, source: SourceRef, t: ThreadRef, reason: str) -> Iterator[MentionItem]:
+        """What the list showed of a thread whose page failed (title, author, time, replies)."""
+        report = self.report_for(source)
+        if not matches_keywords(source.keywords, t.title, t.text):
+            report.filtered += 1
+            return
+        report.warnings.append(f"帖子 {t.title or t.url}：{reason}，已按列表信息保存（不完整）")
+        yield self.list_item(source, t, partial=reason)
 
     def parse_thread(self, response: Response, source: SourceRef, ref: ThreadRef) -> Iterator[MentionItem]:
         report = self.report_for(source)
         now = datetime.now(UTC)
         page = self.detail_page(response, source, f"帖子 {ref.title or ref.url}")
         if page is None:
+            yield from self.partial(source, ref, "页面不完整（下载被截断）")
             return
         try:
             if platform_of(source) == "tieba":
@@ -126,6 +146,7 @@ class ForumSpider(SourceSpider):
                 thread = parse_discuz_thread(page, ref.url, now)
         except ForumError as exc:
             self.detail_unreadable(response, page, source, f"帖子 {ref.title or ref.url}", exc)
+            yield from self.partial(source, ref, str(exc))
             return
         yield from self.thread_items(source, thread, report, ref)
         threads = dict(source.cursor.get("threads") or {})
@@ -162,8 +183,11 @@ class ForumSpider(SourceSpider):
                     url=post_url, title=f"回复：{title}"[:500], text=post.text, author=post.author,
                     published_at=post.published_at, raw=raw)
 
-    def list_item(self, source: SourceRef, t: ThreadRef) -> MentionItem:
+    def list_item(self, source: SourceRef, t: ThreadRef, partial: str = "") -> MentionItem:
+        raw: dict[str, object] = dict(t.__dict__)
+        if partial:
+            raw.update(partial=True, partial_reason=partial)  # the thread page itself was not read
         return MentionItem(source_id=source.id, channel=source.channel, external_id=t.tid, url=t.url,
                            title=t.title, text=t.text or t.title, author=t.author, published_at=t.published_at,
                            comments=t.replies, views=t.views,
-                           raw=json.dumps(t.__dict__, ensure_ascii=False, default=str))
+                           raw=json.dumps(raw, ensure_ascii=False, default=str))

@@ -16,12 +16,13 @@ from datetime import datetime
 
 import scrapy
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from crawlers.articles import ArticleError, article_links, extract
 from crawlers.feeds import FeedError, matches_keywords, parse_feed
 from crawlers.items import MentionItem
 from crawlers.report import OK
-from crawlers.spiders.base import SourceRef, SourceSpider
+from crawlers.spiders.base import SourceRef, SourceSpider, describe_failure, health_for_status
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,23 @@ class NewsSpider(SourceSpider):
         todo = [link for link in links if link.url and link.url not in stored]
         for link in todo[: self.int_param(source, "max_articles", 30)]:
             yield scrapy.Request(self.fetch_url(source, link.url), callback=self.parse_article,
-                                 errback=self.on_page_error, cb_kwargs={"source": source, "link": link})
+                                 errback=self.article_failed, cb_kwargs={"source": source, "link": link})
+
+    def article_failed(self, failure: Failure) -> Iterator[MentionItem]:
+        """An article that could not be downloaded: keep what the feed said about it."""
+        request = failure.request  # type: ignore[attr-defined]
+        source, link = request.cb_kwargs["source"], request.cb_kwargs["link"]
+        reason, status = describe_failure(failure, self.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        if health_for_status(status) != "error" or not (link.text or link.title):
+            self.on_page_error(failure)  # the site refuses us, or there is nothing to keep
+            return
+        report = self.report_for(source)
+        if not matches_keywords(source.keywords, link.title, link.text):
+            report.filtered += 1
+            return
+        report.warnings.append(f"{link.url}：文章下载失败（{reason}），已保存订阅源中的摘要")
+        yield self.item(source, link, link.title, link.text, link.author, link.published_at,
+                           {"partial": True, "partial_reason": reason})
 
     def parse_article(self, response: Response, source: SourceRef, link: Link) -> Iterator[MentionItem]:
         report = self.report_for(source)
@@ -106,7 +123,7 @@ class NewsSpider(SourceSpider):
 
     @staticmethod
     def item(source: SourceRef, link: Link, title: str, text: str, author: str,
-             published_at: datetime | None, raw: dict[str, str]) -> MentionItem:
+             published_at: datetime | None, raw: dict[str, object]) -> MentionItem:
         return MentionItem(source_id=source.id, channel=source.channel, external_id=link.external_id[:300],
                            url=link.url, title=title.replace("\n", " ")[:500], text=text, author=author[:200],
                            published_at=published_at,

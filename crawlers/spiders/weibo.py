@@ -8,8 +8,11 @@ ajax; the RSSHub instance for rss); rss_path (default /weibo/user/<uid> or /weib
 max_pages (default 2); long_text (fetch the full text of truncated posts; default true);
 comments (also store the comments of new posts that have any; default false), comments_api
 (hotflow | show, default hotflow), max_comment_pages (default 2), comments_base_url (default
-base_url, or https://m.weibo.cn for ajax).
-Incremental: cursor.since_id is the newest id stored; older posts end the paging.
+base_url, or https://m.weibo.cn for ajax), comments_recheck_hours (default 48: an already stored
+post published within this window is asked for its comments again when its comment count
+grew since the last crawl; 0 turns the re-check off).
+Incremental: cursor.since_id is the newest id stored; older posts end the paging;
+cursor.comment_counts remembers the comment count last seen per recent post.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +44,7 @@ from crawlers.weibo import (
 logger = logging.getLogger(__name__)
 M_WEIBO = "https://m.weibo.cn"
 WEIBO_COM = "https://weibo.com"
+MAX_COMMENT_COUNTS = 300  # recent posts whose comment count the cursor remembers
 
 
 def _id_num(value: str) -> int:
@@ -169,12 +173,32 @@ class WeiboSpider(SourceSpider):
                 yield self.item(source, post, post.text)
             if source.params.get("comments") and post.comments > 0:
                 yield self.comments_request(source, post, 1)
+        if source.params.get("comments"):
+            yield from self.recheck_comments(source, [p for p in posts if p not in fresh], fresh, now)
         max_pages = self.int_param(source, "max_pages", 2)
         if fresh and len(fresh) == len(posts) and page < max_pages:
             yield scrapy.Request(self.list_url(source, page + 1, keyword), headers=response.request.headers
                                  if response.request else None, callback=self.parse_list, errback=self.on_error,
                                  cb_kwargs={"source": source, "page": page + 1, "keyword": keyword},
                                  dont_filter=True)
+
+    def recheck_comments(self, source: SourceRef, old: list[WeiboPost], fresh: list[WeiboPost],
+                         now: datetime) -> Iterator[scrapy.Request]:
+        """Comments added after the first crawl of a recent post: fetched again when its
+        comment count grew (stored comments are not stored twice)."""
+        hours = self.int_param(source, "comments_recheck_hours", 48)
+        report = self.report_for(source)
+        seen = {**dict(source.cursor.get("comment_counts") or {}),
+                **dict(report.new_cursor.get("comment_counts") or {})}
+        window = timedelta(hours=hours)
+        for post in old:
+            recent = post.published_at is not None and now - post.published_at <= window
+            if hours > 0 and recent and post.comments > int(seen.get(post.id, 0)):
+                yield self.comments_request(source, post, 1)
+        for post in [*fresh, *old]:
+            if post.published_at is not None and now - post.published_at <= window:
+                seen[post.id] = post.comments
+        report.new_cursor["comment_counts"] = dict(list(seen.items())[-MAX_COMMENT_COUNTS:])
 
     def long_text_request(self, source: SourceRef, post: WeiboPost) -> scrapy.Request:
         if self.mode(source) == "ajax":

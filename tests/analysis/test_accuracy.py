@@ -1,0 +1,170 @@
+"""Relevance before topic, sentiment of official reports and the 61号 grading table."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.analysis import analyze, grade_event
+
+NOT_PUBLIC = [
+    # figurative use of topic words
+    ("昨天模拟考的时候脑子突然断电，最简单的选择题都做错了", "figurative"),
+    ("这把团战我一个辅助给全队供暖，队友终于赢了一局", "figurative"),
+    # entertainment
+    ("最近在追一部讲城中村拆迁的电视剧，女主为了补偿款和邻居反目，剧情越来越离谱", "entertainment"),
+    # adverts and recipes
+    ("无尘静音装修，不扰邻居，全包套餐限时特价，欢迎来电咨询", "advert"),
+    ("少儿重疾险保费低保额高，立即投保，理赔快", "advert"),
+    ("葱油拌面做法：小火慢熬葱油，面条焯水后出锅，淋上葱油，加少许生抽", "recipe"),
+    # private consumer disputes outside the taxonomy
+    ("在网店买的热水器装上就漏水，卖家不给退货，客服也不回消息", "consumer"),
+    ("楼下瑜伽馆老板卷款跑路了，我办的年卡还剩一年多", "consumer"),
+    # places outside the jurisdiction
+    ("山东某市一小区发生燃气泄漏爆炸，造成多人受伤", "elsewhere"),
+    ("成都市武侯区发布旧城改造房屋征收补偿方案征求意见稿", "elsewhere"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), NOT_PUBLIC)
+def test_a_post_that_is_no_public_matter_of_the_area_is_other_with_low_risk(text: str, category: str) -> None:
+    a = analyze(text)
+    assert a.topics == ["other"], a.explain
+    assert a.risk <= 0.05
+    assert a.sensitive_terms == []  # nothing left to raise a grade or an alert
+    assert a.explain["public_matter"] is False
+    assert a.explain["not_public"]["category"] == category  # type: ignore[index]
+    assert "归入其他" in str(a.explain["relevance"])
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("站前街道东站社区三号楼停电一整天了，冰箱里的东西都坏了，供电公司电话打不通", "utilities"),
+    ("抚顺站广场周边的私家车乱停乱放，出租车也堵在出口", "parking"),
+    ("粮栈社区老旧小区动迁的补偿标准什么时候公布？", "relocation"),
+    ("家里暖气片冰凉，屋里才十二度，老人孩子都冻感冒了", "heating"),
+    ("小区物业收了钱不干活，楼道里的垃圾一个礼拜没人收", "property"),
+])
+def test_a_local_complaint_with_the_same_words_keeps_its_topic(text: str, topic: str) -> None:
+    a = analyze(text)
+    assert a.topics[0] == topic, a.explain
+    assert a.explain["public_matter"] is True
+
+
+@pytest.mark.parametrize("text", [
+    "经过一夜奋战，辖区主次干道的积雪已全部清运完毕，道路恢复畅通",
+    "棚改项目回迁安置房交付，首批180户居民喜领新房钥匙",
+    "今年供暖季12345热线供热投诉量同比下降五成，室温达标率明显提升",
+    "经抢修，供水管道维修完毕，沿线居民已恢复供水",
+])
+def test_reports_of_work_done_and_relief_are_positive(text: str) -> None:
+    assert analyze(text).sentiment == "positive"
+
+
+@pytest.mark.parametrize("text", [
+    "积雪全部清理完毕？呵呵，我们楼下的雪堆了一个礼拜没人管，真是服务真好[微笑]",
+    "道路积雪至今尚未清理，老人出门摔了好几个",
+])
+def test_sarcasm_or_a_denied_achievement_stays_negative(text: str) -> None:
+    assert analyze(text).sentiment == "negative"
+
+
+def test_owners_gathering_with_banners_and_a_blocked_road_read_negative() -> None:
+    a = analyze("几十名业主聚集在售楼处门口拉横幅，堵住路口，情绪激动，要求开发商按期交房")
+    assert a.sentiment == "negative"
+    assert {"聚集", "拉横幅"} <= set(a.sensitive_terms)
+
+
+def _grade(**kw: object) -> tuple[str | None, float, str]:
+    args: dict[str, object] = dict(mention_count=1, engagement=0, engagement_2h_ago=0, negative_ratio=0.0,
+                                   sensitive_terms=[], media_involved=False, relevant=True, max_risk=0.2)
+    args.update(kw)
+    return grade_event(**args)  # type: ignore[arg-type]
+
+
+# The grading table (国办发〔2016〕61号): scenario, inputs, the grade it must get at most
+# (I is the most serious) and at least, and why.
+GRADING_TABLE = [
+    ("casualties: one post about a fire with people trapped",
+     dict(sensitive_terms=["火灾", "被困"], negative_ratio=1.0),
+     "II", "人员被困 is a 61号 signal: at least 重大 whatever the volume"),
+    ("casualties: deaths reported in two posts", dict(mention_count=2, sensitive_terms=["死亡", "爆炸"]),
+     "II", "人员伤亡: at least 重大"),
+    ("gathering: owners with banners blocking a road, few posts",
+     dict(mention_count=3, engagement=20, sensitive_terms=["聚集", "拉横幅", "堵路"], negative_ratio=1.0,
+          relevant=False), "II", "聚集/拉横幅/堵路: at least 重大 even before the place is confirmed"),
+    ("petition threatened by relocated residents", dict(sensitive_terms=["上访"], negative_ratio=1.0),
+     "II", "上访 is a 群体性 signal"),
+]
+
+
+@pytest.mark.parametrize(("name", "kw", "floor", "why"), GRADING_TABLE)
+def test_grading_table_61_signals_raise_the_grade_to_at_least_ii(name: str, kw: dict[str, object], floor: str,
+                                                                   why: str) -> None:
+    grade, score, reason = _grade(**kw)
+    assert grade in ("I", "II"), (name, why, grade, score)
+    assert "61号" in reason
+
+
+def test_grading_table_one_angry_post_is_at_most_iv() -> None:
+    grade, _, _ = _grade(negative_ratio=1.0, max_risk=0.5, engagement=5)
+    assert grade in (None, "IV")
+
+
+def test_grading_table_a_repost_storm_without_61_signals_rises_with_heat_but_not_by_floor() -> None:
+    quiet, _, _ = _grade(mention_count=5, engagement=50, engagement_2h_ago=40, negative_ratio=0.8)
+    storm, _, reason = _grade(mention_count=300, engagement=80000, engagement_2h_ago=2000, negative_ratio=0.8,
+                              max_risk=0.6)
+    assert quiet in (None, "IV")
+    assert storm in ("I", "II")
+    assert "61号" not in reason  # heat, not a 61号 signal
+
+
+def test_grading_table_an_official_report_of_work_done_gets_no_grade() -> None:
+    a = analyze("站前街道开展消防安全隐患排查，已整改隐患二十三处，辖区平安度过春节")
+    grade, _, _ = _grade(sensitive_terms=a.sensitive_terms, negative_ratio=0.0, max_risk=a.risk)
+    assert a.sentiment == "positive"
+    assert grade is None
+
+
+def test_a_denied_trapping_is_no_signal() -> None:
+    a = analyze("浑河南路一处燃气管道泄漏，抢修及时，无人被困，未造成人员伤亡")
+    assert "被困" not in a.sensitive_terms and "伤亡" not in a.sensitive_terms
+
+
+def test_it_holds_on_a_set_written_after_the_model_was_frozen() -> None:
+    """59 posts written after training.jsonl, relevance.yaml and the lexicons were fixed (20 of
+    them `other`: figurative use, adverts, recipes, entertainment, consumer disputes, other
+    cities); measured once: topic macro-F1 0.974, other 18/20, sentiment 0.898."""
+    import io
+    import json
+    from pathlib import Path
+
+    from sklearn.metrics import f1_score
+
+    from core.analysis import classify_lines
+
+    path = Path(__file__).parent / "fixtures" / "holdout_after_freeze.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    out = io.StringIO()
+    classify_lines(io.StringIO("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)), out)
+    got = [json.loads(x) for x in out.getvalue().splitlines()]
+    topics = [g["topics"][0] for g in got]
+    assert f1_score([r["topic"] for r in rows], topics, average="macro") >= 0.92
+    others = [t for r, t in zip(rows, topics, strict=True) if r["topic"] == "other"]
+    assert sum(t == "other" for t in others) >= 17
+    assert sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows) >= 0.85
+
+
+def test_real_weibo_posts_about_another_city_are_other() -> None:
+    """Hard negatives checked by rule: 3,485 real Weibo posts of the Fuzhou environment searches
+    name 福州 and no place of ours, so none is a matter of this office (read in place, not
+    shipped: the set has no licence)."""
+    import csv
+
+    from tests.conftest import realdata
+
+    path = realdata("datasets/fuzhou_12345_liuyan_weibo_timeofmei/weibo_search_fuzhou_env_keywords_3707.csv")
+    with path.open(encoding="utf-8") as fh:
+        posts = [r["微博正文"] for r in csv.DictReader(fh) if "福州" in r["微博正文"]][:300]
+    results = [analyze(t) for t in posts]
+    assert sum(a.topics == ["other"] for a in results) >= 0.97 * len(posts)
+    assert all(a.risk <= 0.05 for a in results if a.explain["public_matter"] is False)
