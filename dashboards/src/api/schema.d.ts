@@ -2903,6 +2903,11 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Publisher Kind
+             * @default unknown
+             */
+            publisher_kind: string;
+            /**
              * Schedule Minutes
              * @default 15
              */
@@ -3009,6 +3014,11 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Publisher Kind
+             * @default unknown
+             */
+            publisher_kind: string;
+            /**
              * Schedule Minutes
              * @default 15
              */
@@ -3033,6 +3043,8 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             } | null;
+            /** Publisher Kind */
+            publisher_kind?: string | null;
             /** Schedule Minutes */
             schedule_minutes?: number | null;
             /** Url */
