@@ -1,29 +1,44 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import Dispatcher, SessionDep
 from core.errors import InvalidInput
-from core.reports import dashboard
+from core.reports import dashboard, documents
 from core.reports import service as reports
 from core.timeutil import to_local, utcnow
 
 router = APIRouter(tags=["统计报表"])
 
 
-@router.get("/api/reports/annual")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@router.get("/api/reports/annual", response_model=None,
+            responses={200: {"content": {"application/json": {"schema": {"type": "object",
+                                                                         "additionalProperties": True}},
+                                         DOCX: {}},
+                              "description": "JSON，或 format=docx 时的 Word 文档"}})
 def annual(session: SessionDep, _: Dispatcher,
-           year: Annotated[int | None, Query(ge=2000, le=2100, description="年份，默认今年")] = None
-           ) -> dict[str, Any]:
-    """年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。"""
+           year: Annotated[int | None, Query(ge=2000, le=2100, description="年份，默认今年")] = None,
+           format: Annotated[Literal["json", "docx"], Query(description="json 或 docx（回应解读情况一节）")] = "json",
+           ) -> dict[str, Any] | Response:
+    """年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。
+
+    rows：年报“回应解读情况”表的各行（含两行“其中”），value 本年、previous 上年、change 同比增减。
+    """
     year = year if year is not None else to_local(utcnow()).year
     try:
-        return reports.annual(session=session, year=year)
+        figures = reports.annual(session=session, year=year)
     except ValueError as exc:  # year_bounds refuses years outside 2000-2100
         raise InvalidInput(str(exc)) from exc
+    if format == "docx":
+        return Response(documents.annual_docx(figures), media_type=DOCX, headers={
+            "Content-Disposition": f'attachment; filename="yuqing-annual-{year}.docx"'})
+    return figures
 
 
 @router.get("/api/dashboard/summary", response_model=dashboard.DashboardSummary)

@@ -20,5 +20,6 @@ export function annualReportUrl(year: number, format = 'docx'): string {
 }
 
 export function getAnnual(year: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  return unwrap(client.GET('/api/reports/annual', { params: { query: { year } }, signal }))
+  // The route also answers Word (format=docx), so its 200 has two media types; JSON is asked here.
+  return unwrap(client.GET('/api/reports/annual', { params: { query: { year } }, signal })) as Promise<Record<string, unknown>>
 }

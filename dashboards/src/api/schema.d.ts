@@ -806,6 +806,8 @@ export interface paths {
         /**
          * Annual
          * @description 年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。
+         *
+         *     rows：年报“回应解读情况”表的各行（含两行“其中”），value 本年、previous 上年、change 同比增减。
          */
         get: operations["annual_api_reports_annual_get"];
         put?: never;
@@ -2758,6 +2760,11 @@ export interface components {
              * @default response
              */
             kind: string;
+            /**
+             * Leader Present
+             * @default false
+             */
+            leader_present: boolean;
             /** Published At */
             published_at?: string | null;
             /**
@@ -2793,6 +2800,11 @@ export interface components {
             id: number;
             /** Kind */
             kind: string;
+            /**
+             * Leader Present
+             * @default false
+             */
+            leader_present: boolean;
             /**
              * Published At
              * Format: date-time
@@ -8052,6 +8064,8 @@ export interface operations {
             query?: {
                 /** @description 年份，默认今年 */
                 year?: number | null;
+                /** @description json 或 docx（回应解读情况一节） */
+                format?: "json" | "docx";
             };
             header?: never;
             path?: never;
@@ -8059,7 +8073,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON，或 format=docx 时的 Word 文档 */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8068,6 +8082,7 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
                 };
             };
             /** @description 请求体无法解析 */
