@@ -43,3 +43,19 @@ def test_the_annual_docx_holds_the_json_rows_and_names_topics_in_chinese(
                       headers=h["handler_a"]).status_code == 403
     assert client.get(f"/api/reports/annual?year={year}&format=pdf",
                       headers=h["leader"]).status_code == 422
+
+
+def test_the_ledger_takes_a_range_of_beijing_days(
+        client: TestClient, people: dict[str, Any], make_event: Callable[..., Event]) -> None:  # noqa: F811
+    h = people["h"]
+    tid = open_ticket(client, h["duty"], make_event(topic="heating"), people["unit_a"])["id"]
+    today = to_local(utcnow()).date()
+    rows = client.get(f"/api/ledger?since={today}&until={today}", headers=h["duty"]).json()
+    assert [r["工单编号"] for r in rows] == [tid] and rows[0]["话题"] == "供暖"
+    earlier = client.get("/api/ledger?since=2001-01-01&until=2001-12-31", headers=h["duty"]).json()
+    assert earlier == []
+    res = client.get(f"/api/ledger?since={today}&until={today}&format=xlsx", headers=h["duty"])
+    assert res.status_code == 200
+    assert res.headers["content-disposition"] == f'attachment; filename="yuqing-ledger-{today}_{today}.xlsx"'
+    for bad in (f"since={today}", f"since={today}&until=2001-01-01", f"year=2026&since={today}&until={today}", ""):
+        assert client.get(f"/api/ledger?{bad}", headers=h["duty"]).status_code == 422, bad

@@ -577,7 +577,7 @@ export interface paths {
         };
         /**
          * Get Ledger
-         * @description 舆情台账（按开单年份）：json、csv 或 xlsx；承办人只能导出本单位的工单。
+         * @description 舆情台账（按开单时间，year 或 since+until）：json、csv 或 xlsx；承办人只能导出本单位的工单。
          */
         get: operations["get_ledger_api_ledger_get"];
         put?: never;
@@ -6797,8 +6797,13 @@ export interface operations {
     };
     get_ledger_api_ledger_get: {
         parameters: {
-            query: {
-                year: number;
+            query?: {
+                /** @description 开单年份 */
+                year?: number | null;
+                /** @description 起始日（北京时间，含），代替 year */
+                since?: string | null;
+                /** @description 结束日（北京时间，含） */
+                until?: string | null;
                 format?: "json" | "csv" | "xlsx";
             };
             header?: never;
