@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Dispatcher, SessionDep
 from core.errors import InvalidInput
-from core.reports import dashboard, documents
+from core.reports import briefing, dashboard, documents
 from core.reports import service as reports
 from core.timeutil import to_local, utcnow
 
@@ -39,6 +39,30 @@ def annual(session: SessionDep, _: Dispatcher,
         return Response(documents.annual_docx(figures), media_type=DOCX, headers={
             "Content-Disposition": f'attachment; filename="yuqing-annual-{year}.docx"'})
     return figures
+
+
+@router.get("/api/reports/briefing", response_model=None,
+            responses={200: {"content": {"application/json": {"schema": {"type": "object",
+                                                                         "additionalProperties": True}},
+                                         DOCX: {}},
+                              "description": "JSON，或 format=docx 时的 Word 文档"}})
+def briefing_report(session: SessionDep, _: Dispatcher,
+                    period: Annotated[Literal["daily", "weekly", "monthly"],
+                                      Query(description="daily 日报、weekly 周报（周一至日）、monthly 月报")] = "daily",
+                    date_: Annotated[date | None, Query(alias="date", description="报告所在日（北京时间），默认今天")]
+                    = None,
+                    opinion: Annotated[str, Query(max_length=4000, description="研判意见（值班员填写）")] = "",
+                    format: Annotated[Literal["json", "docx"], Query(description="json 或 docx")] = "json",
+                    ) -> dict[str, Any] | Response:
+    """舆情日报/周报/月报：主要数据与上期对比、走势与分布、重点舆情、超期事项、监测源异常、研判意见。"""
+    if date_ is not None and not 2000 <= date_.year <= 2100:
+        raise InvalidInput("日期超出范围")
+    data = briefing.briefing(session=session, period=period, day=date_, opinion=opinion)
+    if format == "docx":
+        name = f"yuqing-briefing-{period}-{data['since']}.docx"
+        return Response(documents.briefing_docx(data), media_type=DOCX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return data
 
 
 @router.get("/api/dashboard/summary", response_model=dashboard.DashboardSummary)

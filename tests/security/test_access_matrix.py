@@ -142,6 +142,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/sources/{source_id}/credentials"): Rule(ADMIN),
     ("POST", "/api/sources/import-opml"): Rule(ADMIN, body=form_file("feeds.opml", OPML)),
     ("GET", "/api/reports/annual"): Rule(DISPATCH),
+    ("GET", "/api/reports/briefing"): Rule(DISPATCH),
     ("GET", "/api/dashboard/summary"): Rule(ALL, lists=True),
     ("GET", "/api/duty/shifts"): Rule(ALL),
     ("POST", "/api/duty/shifts"): Rule(ADMIN, body=lambda w, role, t: {"json": {
