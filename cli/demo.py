@@ -334,7 +334,8 @@ def _handle(session: Session, *, event_id: int, topic: str, opened: datetime, pl
         tickets.record_response(session=session, ticket_id=ticket.id, actor_id=actor,
                                 response_in=ResponseCreate(
                                     channel=item["channel"], kind=item["kind"], title=item["title"],
-                                    summary=text, published_at=opened + timedelta(hours=item["after_hours"])))
+                                    summary=text, published_at=opened + timedelta(hours=item["after_hours"]),
+                                    leader_present=bool(item.get("leader_present", False))))
         recorded += 1
     if recorded:
         last = max(float(r["after_hours"]) for r in responses or [])

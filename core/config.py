@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BriefingPeriod = Literal["daily", "weekly", "monthly"]
+BRIEFING_PERIODS: tuple[BriefingPeriod, ...] = ("daily", "weekly", "monthly")
 
 
 class Settings(BaseSettings):
@@ -31,6 +35,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     office_name: str = "抚顺市新抚区站前街道办事处"
     public_url: str = "http://127.0.0.1:8000"
+    # 日报/周报/月报 sent by the beat from this Beijing hour, for the last finished period of each kind.
+    briefing_hour: int = 8
+    briefing_periods: list[BriefingPeriod] = Field(default_factory=lambda: list(BRIEFING_PERIODS))
 
     # Analysis config files (defaults are inside core/analysis/data).
     taxonomy_path: str = ""

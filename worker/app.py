@@ -17,7 +17,9 @@ from core.config import get_settings
 # The response loop (alert steps, ticket clocks, notifications, the outbox sweep, source silence)
 # has a queue of its own, so an escalation never waits behind a backlog of mentions to analyze.
 LOOP_TASKS = frozenset({"yuqing.sweep_outbox", "yuqing.sweep_alerts", "yuqing.sweep_ticket_clocks",
-                        "yuqing.deliver_notifications", "yuqing.check_source_silence"})
+                        "yuqing.deliver_notifications", "yuqing.check_source_silence",
+                        # Notices on a clock: not behind a backlog of mentions.
+                        "yuqing.duty_daily_notice", "yuqing.send_briefings"})
 # Longest a message may stay unacknowledged before Redis hands it to another worker: longer
 # than any task (the crawl is the longest, 15 min) and any retry countdown (at most 5 min).
 VISIBILITY_TIMEOUT = 3600
@@ -98,6 +100,8 @@ def configure(app: Celery) -> None:
             "check-source-silence": {"task": "yuqing.check_source_silence", "schedule": 600.0},
             # Sends once a local day from 08:00; asking every 10 minutes survives a beat restart.
             "duty-daily-notice": {"task": "yuqing.duty_daily_notice", "schedule": 600.0},
+            # 日报/周报/月报 from settings.briefing_hour, once per period (the outbox key decides).
+            "briefings": {"task": "yuqing.send_briefings", "schedule": 600.0},
         },
     )
 

@@ -15,6 +15,7 @@ from core.duty import daily as duty_daily
 from core.mentions import service as mentions
 from core.notify import service as notify
 from core.processing import service as processing
+from core.reports import briefing_send
 from core.tickets import escalation
 from worker.app import app
 
@@ -109,10 +110,21 @@ def duty_daily_notice() -> int:
     return len(queued)
 
 
+@app.task(name="yuqing.send_briefings", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)
+def send_briefings() -> int:
+    """Queue the finished day's/week's/month's briefing once each (the beat asks every few minutes)."""
+    with session_scope() as session:
+        queued = briefing_send.send(session=session)
+    if queued:
+        _kick_delivery()
+    return len(queued)
+
+
 def run_periodic_sweeps() -> dict[str, Any]:
     """Every periodic sweep once, in this process (embedded mode has no beat)."""
     out: dict[str, Any] = {"outbox": sweep_outbox(), "alerts": sweep_alerts(),
-                           "ticket_clocks": sweep_ticket_clocks(), "duty_daily": duty_daily_notice()}
+                           "ticket_clocks": sweep_ticket_clocks(), "duty_daily": duty_daily_notice(),
+                           "briefings": send_briefings()}
     out["notifications"] = deliver_notifications()
     return out
 

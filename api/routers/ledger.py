@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -10,8 +11,10 @@ from api.deps import Dispatcher, SessionDep
 from api.params import IdQuery
 from core.audit import service as audit
 from core.audit.models import AuditLogPublic
+from core.errors import InvalidInput
 from core.ledger import service as ledger
 from core.reports.service import year_bounds
+from core.timeutil import SHANGHAI, ensure_utc
 
 router = APIRouter(prefix="/api/ledger", tags=["台账"])
 audit_router = APIRouter(prefix="/api/audit", tags=["台账"])
@@ -23,17 +26,34 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     "text/csv": {"schema": {"type": "string"}},
     XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
-def get_ledger(session: SessionDep, scope: Visible, year: Annotated[int, Query(ge=2000, le=2100)],
+def get_ledger(session: SessionDep, scope: Visible,
+               year: Annotated[int | None, Query(ge=2000, le=2100, description="开单年份")] = None,
+               since: Annotated[date | None, Query(description="起始日（北京时间，含），代替 year")] = None,
+               until: Annotated[date | None, Query(description="结束日（北京时间，含）")] = None,
                format: Literal["json", "csv", "xlsx"] = "json") -> Any:
-    """舆情台账（按开单年份）：json、csv 或 xlsx；承办人只能导出本单位的工单。"""
-    start, end = year_bounds(year)
+    """舆情台账（按开单时间，year 或 since+until）：json、csv 或 xlsx；承办人只能导出本单位的工单。"""
+    if since is not None or until is not None:
+        if since is None or until is None or year is not None:
+            raise InvalidInput("请同时填写起始日和结束日（since、until），或只填年份（year）")
+        if since > until:
+            raise InvalidInput("起始日不能晚于结束日")
+        if not (since.year >= 2000 and until.year <= 2100):
+            raise InvalidInput("日期超出范围")
+        start = ensure_utc(datetime.combine(since, time(), SHANGHAI))
+        end = ensure_utc(datetime.combine(until + timedelta(days=1), time(), SHANGHAI))
+        name, title = f"yuqing-ledger-{since}_{until}", "舆情台账"
+        period = f"{since:%Y年%m月%d日}至{until:%Y年%m月%d日}"
+    elif year is not None:
+        start, end = year_bounds(year)
+        name, title, period = f"yuqing-ledger-{year}", f"{year}年舆情台账", f"{year}年1月1日至{year}年12月31日"
+    else:
+        raise InvalidInput("请填写年份（year）或起止日期（since、until）")
     rows = ledger.rows(session=session, start=start, end=end, scope=scope)
-    name = f"yuqing-ledger-{year}"
     if format == "csv":
         return Response(ledger.to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     if format == "xlsx":
-        return Response(ledger.to_xlsx(rows, title=f"{year}年舆情台账"), media_type=XLSX,
+        return Response(ledger.to_xlsx(rows, title=title, period=period), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
     return rows
 

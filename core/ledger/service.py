@@ -121,7 +121,7 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
             "工单编号": ticket.id,
             "状态": STATE_LABELS.get(ticket.state, ticket.state),
             "等级": f"{ticket.grade}级（{GRADE_LABELS[ticket.grade]}）" if ticket.grade in GRADE_LABELS else "",
-            "话题": ticket.topic,
+            "话题": TOPIC_LABELS.get(ticket.topic, ticket.topic),
             "情感倾向": SENTIMENT_LABELS.get(sentiments.most_common(1)[0][0], "") if sentiments else "",
             "协办单位": "、".join(units.get(u, str(u)) for u in assisting),
             "回应渠道": "、".join(dict.fromkeys(RESPONSE_CHANNELS.get(r.channel, r.channel) for r in answers)),
@@ -160,8 +160,30 @@ def to_csv(data: list[dict[str, Any]]) -> bytes:
     return spreadsheet.to_csv(data, COLUMNS)
 
 
-def to_xlsx(data: list[dict[str, Any]], *, title: str = "舆情台账") -> bytes:
-    """An .xlsx workbook with one sheet: header row frozen, columns sized, text cells only."""
-    wide = {"标题": 40, "原贴摘要": 50, "办结回复摘要": 40, "线上情况": 30, "线下情况": 30, "链接": 30,
-            "备注": 30}
-    return spreadsheet.to_xlsx(data, COLUMNS, title=title, widths=wide)
+TIME_COLUMNS = ("发布时间", "交办时间", "首回时间", "办结时间", "首次权威信息时限", "回应时限", "发布会时限",
+                "办结时限")
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def _as_local_datetime(value: Any) -> Any:
+    """A row's "YYYY-MM-DD HH:MM" (Beijing time) as a naive datetime, so Excel stores a date cell."""
+    if isinstance(value, str) and value:
+        try:
+            return datetime.strptime(value, TIME_FORMAT)
+        except ValueError:
+            return value
+    return value
+
+
+def to_xlsx(data: list[dict[str, Any]], *, title: str = "舆情台账", period: str = "",
+            generated_at: datetime | None = None) -> bytes:
+    """The ledger to print: a title row (office, range, generated at), header repeated on every A4
+    landscape page, autofilter, wrapped text, fitted widths, times as date cells, text cells only."""
+    caps = {"标题": 40, "原贴摘要": 50, "办结回复摘要": 40, "线上情况": 30, "线下情况": 30, "链接": 30,
+            "回应链接": 30, "备注": 30, "巡查单位": 24, "责任单位": 20, "协办单位": 20}
+    made = to_local(generated_at or utcnow())
+    heading = "　".join(x for x in (f"{get_settings().office_name}{title}", period,
+                                      f"生成时间：{made:%Y-%m-%d %H:%M}") if x)
+    typed = [{k: (_as_local_datetime(v) if k in TIME_COLUMNS else v) for k, v in row.items()} for row in data]
+    return spreadsheet.to_xlsx(typed, COLUMNS, title=title, widths=caps, heading=heading, fit=True,
+                               print_ready=True)

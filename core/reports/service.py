@@ -14,7 +14,7 @@ from core.config import get_settings
 from core.events.models import Event
 from core.mentions.models import Mention
 from core.tickets.models import Response, Ticket
-from core.timeutil import SHANGHAI, ensure_utc
+from core.timeutil import SHANGHAI, ensure_utc, to_local
 
 SOCIAL_CHANNELS = ("weibo", "wechat")
 
@@ -28,27 +28,102 @@ def year_bounds(year: int) -> tuple[datetime, datetime]:
     return ensure_utc(start), ensure_utc(end)
 
 
+# The 回应解读情况 section of the annual government-information-disclosure report.
+# Rules (also in README "年报 回应解读情况"):
+# - An "event" is a ticket (one per event). Tickets marked 误报 (dismissed) count in no event row.
+# - Event rows count an event in the year of its FIRST qualifying response (北京时间): a January
+#   response to a December matter counts in January's year; an event answered in December and again
+#   in January (e.g. a reopened ticket) counts once, in December's year.
+# - Row 1 counts an event answered by any recorded response (回应 or 政策解读) except 网络问政 answers;
+#   rows 5-6 count 回应 (kind response) on their channels.
+# - One event answered on two channels counts once in row 1 and once in each channel row it reached.
+# - Occasion rows (发布会, 在线访谈, 解读稿件) count occasions, not responses: responses recorded on several
+#   tickets for one press conference (same local day and title) are one conference.
+PRESS_ROW_CHANNELS = ("press_conference", "briefing")  # 新闻发布会、吹风会
+INTERVIEW_CHANNELS = ("online_interview",)  # 政府网站在线访谈
+NOT_HOTSPOT_CHANNELS = ("online_petition",)  # 网络问政 answers are excluded from row 1
+OTHER_CHANNELS = ("website", "interview", "phone_callback")  # 其他方式 (not 微博微信, 发布会, 访谈, 问政)
+
+ANNUAL_ROWS: tuple[tuple[str, str, bool], ...] = (
+    ("hotspots", "回应公众关注热点或重大舆情数（不含网络问政等方式回应的）", False),
+    ("press_conferences", "参加或举办新闻发布会总次数", False),
+    ("press_conferences_leader", "其中：主要负责同志参加新闻发布会次数", True),
+    ("online_interviews", "政府网站在线访谈次数", False),
+    ("online_interviews_leader", "其中：主要负责同志参加政府网站在线访谈次数", True),
+    ("interpretation_documents", "政策解读稿件发布数（篇）", False),
+    ("weibo_wechat_events", "微博微信回应事件数（次）", False),
+    ("other_events", "其他方式回应事件数（次）", False),
+)
+
+
+def _occasion_key(r: Response) -> tuple[str, ...]:
+    """One press conference / interview / document, however many tickets it was recorded on."""
+    day = to_local(ensure_utc(r.published_at)).date().isoformat()
+    if r.kind == "interpretation" and r.url:
+        return ("url", r.url)
+    if r.title.strip():
+        return (day, "press" if r.channel in PRESS_ROW_CHANNELS else r.channel, r.title.strip())
+    return ("id", str(r.id))
+
+
+def annual_rows(*, session: Session, year: int) -> dict[str, int]:
+    """The eight figures of the 回应解读情况 table for a year (rules above)."""
+    start, end = year_bounds(year)
+    rows = session.exec(
+        select(Response, Ticket.state).join(Ticket, col(Ticket.id) == Response.ticket_id)
+        .where(col(Response.published_at) < end)
+        .order_by(col(Response.published_at), col(Response.id))
+    ).all()
+
+    def in_year(r: Response) -> bool:
+        return start <= ensure_utc(r.published_at) < end
+
+    def first_in_year(channels: tuple[str, ...] | None, exclude: tuple[str, ...] = ()) -> int:
+        first: dict[int, Response] = {}
+        for r, state in rows:  # ordered by published_at: the first one seen is the first
+            if state == "dismissed" or r.channel in exclude:
+                continue
+            if channels is not None and r.kind != "response":  # channel rows: 回应, not 解读
+                continue
+            if channels is not None and r.channel not in channels:
+                continue
+            first.setdefault(r.ticket_id, r)
+        return sum(1 for r in first.values() if in_year(r))
+
+    def occasions(match: Any) -> tuple[int, int]:
+        seen: dict[tuple[str, ...], bool] = {}
+        for r, _state in rows:
+            if in_year(r) and match(r):
+                key = _occasion_key(r)
+                seen[key] = seen.get(key, False) or bool(r.leader_present)
+        return len(seen), sum(seen.values())
+
+    press, press_leader = occasions(lambda r: r.channel in PRESS_ROW_CHANNELS)
+    interviews, interviews_leader = occasions(lambda r: r.channel in INTERVIEW_CHANNELS)
+    documents, _ = occasions(lambda r: r.kind == "interpretation")
+    return {
+        "hotspots": first_in_year(None, NOT_HOTSPOT_CHANNELS),
+        "press_conferences": press,
+        "press_conferences_leader": press_leader,
+        "online_interviews": interviews,
+        "online_interviews_leader": interviews_leader,
+        "interpretation_documents": documents,
+        "weibo_wechat_events": first_in_year(SOCIAL_CHANNELS),
+        "other_events": first_in_year(OTHER_CHANNELS),
+    }
+
+
 def annual(*, session: Session, year: int) -> dict[str, Any]:
-    """Return the year's figures and the report paragraph (only recorded responses count)."""
+    """Return the year's figures, the 回应解读情况 rows with last year's, and the report paragraph."""
     start, end = year_bounds(year)
     in_year = sa.and_(col(Response.published_at) >= start, col(Response.published_at) < end)
-
-    def distinct_events(*conds: Any) -> int:
-        stmt = (select(func.count(sa.distinct(col(Ticket.event_id))))
-                .select_from(Response).join(Ticket, col(Ticket.id) == Response.ticket_id)
-                .where(in_year, *conds))
-        return int(session.exec(stmt).one())
-
-    responded_events = distinct_events()
-    weibo_wechat = distinct_events(col(Response.channel).in_(SOCIAL_CHANNELS),
-                                   Response.kind == "response")
-    interpretations = int(session.exec(
-        select(func.count()).select_from(Response).where(in_year, Response.kind == "interpretation")
-    ).one())
+    figures = annual_rows(session=session, year=year)
+    previous = annual_rows(session=session, year=year - 1) if year > 2000 else {k: 0 for k in figures}
     total_responses = int(session.exec(select(func.count()).select_from(Response)
                                        .where(in_year)).one())
 
-    responded_tickets = select(Response.ticket_id).where(in_year).distinct()
+    responded_tickets = (select(Response.ticket_id).join(Ticket, col(Ticket.id) == Response.ticket_id)
+                         .where(in_year, Ticket.state != "dismissed").distinct())
     topic_rows = session.exec(
         select(Ticket.topic, func.count()).where(col(Ticket.id).in_(responded_tickets))
         .group_by(Ticket.topic)
@@ -75,9 +150,10 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
     result: dict[str, Any] = {
         "year": year,
         "office": get_settings().office_name,
-        "responded_events": responded_events,
-        "policy_interpretations": interpretations,
-        "weibo_wechat_responses": weibo_wechat,
+        # The older fields are the table's rows under their first names.
+        "responded_events": figures["hotspots"],
+        "policy_interpretations": figures["interpretation_documents"],
+        "weibo_wechat_responses": figures["weibo_wechat_events"],
         "responses": total_responses,
         "responses_on_time": on_time,
         "topics": topics,
@@ -85,19 +161,35 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
         "mentions": mentions,
         "events": events,
         "alerts": alerts,
+        "rows": [
+            {"key": key, "label": label, "sub": sub, "value": figures[key],
+             "previous": previous[key], "change": figures[key] - previous[key]}
+            for key, label, sub in ANNUAL_ROWS
+        ],
+        "previous_year": year - 1,
     }
     result["text"] = report_text(result)
     return result
 
 
+def top_topic_labels(figures: dict[str, Any], n: int = 4) -> list[str]:
+    """The year's most-answered topics, in Chinese (其他 left out)."""
+    return [TOPIC_LABELS.get(code, code) for code in figures["topics"] if code != "other"][:n]
+
+
 def report_text(figures: dict[str, Any]) -> str:
-    """The report paragraph in the wording offices use."""
-    topics = figures["topics"]
-    named = [TOPIC_LABELS.get(code, code) for code in topics if code != "other"][:4]
-    about = f"，主要涉及{'、'.join(named)}等方面" if named else ""
+    """The report paragraph in the wording offices use; every number is a row of the table."""
+    rows = {row["key"]: row["value"] for row in figures["rows"]}
+    named = top_topic_labels(figures)
+    about = f"就{'、'.join(named)}等问题进行了舆情回应" if named else "及时进行了舆情回应"
     return (
         f"{figures['year']}年，{figures['office']}加强政务舆情监测研判，"
-        f"共回应公众关注热点或舆情{figures['responded_events']}次{about}；"
-        f"发布政策解读稿件{figures['policy_interpretations']}篇，"
-        f"微博微信回应事件{figures['weibo_wechat_responses']}次。"
+        f"共回应公众关注热点或舆情{rows['hotspots']}次，{about}；"
+        f"参加或举办新闻发布会{rows['press_conferences']}次"
+        f"（其中主要负责同志参加{rows['press_conferences_leader']}次），"
+        f"开展政府网站在线访谈{rows['online_interviews']}次"
+        f"（其中主要负责同志参加{rows['online_interviews_leader']}次），"
+        f"发布政策解读稿件{rows['interpretation_documents']}篇，"
+        f"通过微博微信回应事件{rows['weibo_wechat_events']}次，"
+        f"通过其他方式回应事件{rows['other_events']}次。"
     )

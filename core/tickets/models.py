@@ -223,6 +223,8 @@ RESPONSE_CHANNELS: dict[str, str] = {
     "interview": "媒体采访",
     "policy_doc": "政策解读稿",
     "phone_callback": "电话回访",
+    "online_interview": "政府网站在线访谈",
+    "online_petition": "网络问政",  # 留言板、12345 网络平台答复: not counted as 回应舆情 in the annual table
 }
 
 
@@ -237,6 +239,8 @@ class ResponseCreate(SQLModel):
     title: str = Field(default="", max_length=500)
     summary: str = Field(default="", max_length=4000)
     published_at: InputTime | None = None  # defaults to now
+    # 主要负责同志参加 (the office's principal leader took part: press conference, online interview).
+    leader_present: bool = False
 
 
 class Response(SQLModel, table=True):
@@ -256,6 +260,7 @@ class Response(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
     idempotency_key: str | None = Field(default=None, max_length=100)
+    leader_present: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class ResponsePublic(SQLModel):
@@ -270,3 +275,4 @@ class ResponsePublic(SQLModel):
     approved_by_id: int | None
     approved_at: datetime | None
     created_at: datetime
+    leader_present: bool = False

@@ -389,7 +389,7 @@ def record_response(*, session: Session, ticket_id: int, response_in: ResponseCr
         url=response_in.url, title=response_in.title, summary=response_in.summary,
         published_at=published, approved_by_id=approved_by_id,
         approved_at=ticket.signed_off_at, created_by_id=actor_id, created_at=now,
-        idempotency_key=idempotency_key or None,
+        idempotency_key=idempotency_key or None, leader_present=response_in.leader_present,
     )
     try:
         with session.begin_nested():  # a concurrent retry with the same key: the constraint decides

@@ -179,7 +179,8 @@ def test_the_ledger_exports_and_the_annual_report_moves_only_with_responses(
     assert table[0]["序号"] == "1" and list(table[0])[:3] == ["序号", "巡查单位", "发布时间"]
     xlsx = client.get(f"/api/ledger?year={year}&format=xlsx", headers=h("duty"))
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet is not None and sheet["A1"].value == "序号" and sheet.max_row == len(rows) + 1
+    # A title row, then the header, then one row per ticket.
+    assert sheet is not None and sheet["A2"].value == "序号" and sheet.max_row == len(rows) + 2
     # A handler of another unit exports only their own unit's rows.
     assert client.get(f"/api/ledger?year={year}", headers=h("other_handler")).json() == []
 

@@ -142,6 +142,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/sources/{source_id}/credentials"): Rule(ADMIN),
     ("POST", "/api/sources/import-opml"): Rule(ADMIN, body=form_file("feeds.opml", OPML)),
     ("GET", "/api/reports/annual"): Rule(DISPATCH),
+    ("GET", "/api/reports/briefing"): Rule(DISPATCH),
     # Office-wide figures: a handler works from /api/workspace, which is scoped to his unit.
     ("GET", "/api/dashboard/summary"): Rule(DISPATCH),
     ("GET", "/api/duty/shifts"): Rule(ALL),

@@ -20,5 +20,15 @@ export function annualReportUrl(year: number, format = 'docx'): string {
 }
 
 export function getAnnual(year: number, signal?: AbortSignal): Promise<Record<string, unknown>> {
-  return unwrap(client.GET('/api/reports/annual', { params: { query: { year } }, signal }))
+  // The route also answers Word (format=docx), so its 200 has two media types; JSON is asked here.
+  return unwrap(client.GET('/api/reports/annual', { params: { query: { year } }, signal })) as Promise<Record<string, unknown>>
+}
+
+export type BriefingPeriod = 'daily' | 'weekly' | 'monthly'
+
+/** 舆情日报/周报/月报 as Word, with the duty officer's 研判意见. */
+export function briefingUrl(period: BriefingPeriod, date: string, opinion: string): string {
+  const p = new URLSearchParams({ period, date, format: 'docx' })
+  if (opinion.trim()) p.set('opinion', opinion.trim())
+  return `/api/reports/briefing?${p.toString()}`
 }

@@ -577,7 +577,7 @@ export interface paths {
         };
         /**
          * Get Ledger
-         * @description 舆情台账（按开单年份）：json、csv 或 xlsx；承办人只能导出本单位的工单。
+         * @description 舆情台账（按开单时间，year 或 since+until）：json、csv 或 xlsx；承办人只能导出本单位的工单。
          */
         get: operations["get_ledger_api_ledger_get"];
         put?: never;
@@ -806,8 +806,30 @@ export interface paths {
         /**
          * Annual
          * @description 年度政务舆情回应统计与年报段落（responded_events、policy_interpretations 等；全办数据，承办人不可见）。
+         *
+         *     rows：年报“回应解读情况”表的各行（含两行“其中”），value 本年、previous 上年、change 同比增减。
          */
         get: operations["annual_api_reports_annual_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/briefing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Briefing Report
+         * @description 舆情日报/周报/月报：主要数据与上期对比、走势与分布、重点舆情、超期事项、监测源异常、研判意见。
+         */
+        get: operations["briefing_report_api_reports_briefing_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2758,6 +2780,11 @@ export interface components {
              * @default response
              */
             kind: string;
+            /**
+             * Leader Present
+             * @default false
+             */
+            leader_present: boolean;
             /** Published At */
             published_at?: string | null;
             /**
@@ -2793,6 +2820,11 @@ export interface components {
             id: number;
             /** Kind */
             kind: string;
+            /**
+             * Leader Present
+             * @default false
+             */
+            leader_present: boolean;
             /**
              * Published At
              * Format: date-time
@@ -6797,8 +6829,13 @@ export interface operations {
     };
     get_ledger_api_ledger_get: {
         parameters: {
-            query: {
-                year: number;
+            query?: {
+                /** @description 开单年份 */
+                year?: number | null;
+                /** @description 起始日（北京时间，含），代替 year */
+                since?: string | null;
+                /** @description 结束日（北京时间，含） */
+                until?: string | null;
                 format?: "json" | "csv" | "xlsx";
             };
             header?: never;
@@ -8064,6 +8101,8 @@ export interface operations {
             query?: {
                 /** @description 年份，默认今年 */
                 year?: number | null;
+                /** @description json 或 docx（回应解读情况一节） */
+                format?: "json" | "docx";
             };
             header?: never;
             path?: never;
@@ -8071,7 +8110,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description JSON，或 format=docx 时的 Word 文档 */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8080,6 +8119,111 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    briefing_report_api_reports_briefing_get: {
+        parameters: {
+            query?: {
+                /** @description daily 日报、weekly 周报（周一至日）、monthly 月报 */
+                period?: "daily" | "weekly" | "monthly";
+                /** @description 报告所在日（北京时间），默认今天 */
+                date?: string | null;
+                /** @description 研判意见（值班员填写） */
+                opinion?: string;
+                /** @description json 或 docx */
+                format?: "json" | "docx";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON，或 format=docx 时的 Word 文档 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
                 };
             };
             /** @description 请求体无法解析 */

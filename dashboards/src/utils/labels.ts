@@ -28,4 +28,5 @@ export function label(map: Record<string, string>, code: string | null | undefin
 export const RESPONSE_CHANNELS: Record<string, string> = {
   weibo: '微博', wechat: '微信', website: '网站', press_conference: '新闻发布会', briefing: '吹风会',
   interview: '媒体采访', policy_doc: '政策解读稿', phone_callback: '电话回访',
+  online_interview: '政府网站在线访谈', online_petition: '网络问政',
 }

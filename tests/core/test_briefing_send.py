@@ -1,0 +1,41 @@
+"""The beat's briefings: each finished period once, however often and by however many beats it is asked."""
+
+from datetime import datetime
+
+import time_machine
+from sqlmodel import Session, col, select
+
+from core.notify.models import Notification, NotificationChannel
+from core.reports import briefing_send
+from core.timeutil import SHANGHAI
+from tests.core.factories import make_event
+
+# Monday 2026-03-02: yesterday ended a day, a week (02-23..03-01) and a month (February).
+MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_each_finished_period_is_sent_once_from_the_hour_on(session: Session) -> None:
+    session.add(NotificationChannel(name="领导群", kind="webhook", url="http://127.0.0.1:9/hook"))
+    make_event(session, title="站前小区暖气不热", topic="heating", at=datetime(2026, 3, 1, 10, 0, tzinfo=SHANGHAI))
+    session.flush()
+    with time_machine.travel(MONDAY.replace(hour=7), tick=False):
+        assert briefing_send.send(session=session) == []  # not before 08:00
+    with time_machine.travel(MONDAY, tick=False):
+        rows = briefing_send.send(session=session)
+        assert sorted(r.dedupe_key.rsplit(":", 1)[0] for r in rows) == [
+            "briefing:daily:2026-03-01", "briefing:monthly:2026-02-01", "briefing:weekly:2026-02-23"]
+        daily = next(r for r in rows if "daily" in r.dedupe_key)
+        assert daily.subject.startswith("【舆情日报（2026年03月01日）】")
+        assert "新发现事件（件）：1" in daily.body and "站前小区暖气不热" in daily.body
+        assert "/reports?briefing=daily&date=2026-03-01" in daily.link
+        assert briefing_send.send(session=session) == []  # asked again: nothing new
+    session.commit()
+    # A second beat process, later the same day, with its own session.
+    with Session(session.get_bind()) as other, time_machine.travel(MONDAY.replace(hour=15), tick=False):
+        assert briefing_send.send(session=other) == []
+    # Tuesday: only the new day.
+    with time_machine.travel(MONDAY.replace(day=3), tick=False):
+        assert [r.dedupe_key.rsplit(":", 1)[0] for r in briefing_send.send(session=session)] == [
+            "briefing:daily:2026-03-02"]
+    keys = session.exec(select(Notification.dedupe_key).order_by(col(Notification.id))).all()
+    assert len(keys) == len(set(keys)) == 4
