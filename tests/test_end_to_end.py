@@ -137,10 +137,12 @@ def test_a_post_travels_from_a_feed_to_the_annual_report(
         assert mention.channel == "wechat"
         assert "safety" in mention.topics
         event = s.exec(select(Event)).one()
-        # One post about a fire with people trapped: 较大 (III), not auto-ticketed (only I/II are).
-        assert event.grade == "III" and "火灾" in event.grade_reason
+        # One post about a fire with people trapped and residents gathering: 重大 (II) whatever the
+        # volume (国办发〔2016〕61号), so a ticket is opened at once for the unit owning the topic,
+        # and the event's alert closes with it.
+        assert event.grade == "II" and "人员被困" in event.grade_reason and "火灾" in event.grade_reason
         alert = s.exec(select(Alert)).one()
-        assert alert.event_id == event.id and alert.status == "open"
+        assert alert.event_id == event.id and alert.status == "closed"
         event_id = event.id
 
     client = TestClient(create_app())
@@ -152,25 +154,32 @@ def test_a_post_travels_from_a_feed_to_the_annual_report(
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     duty = token("duty", "duty-password-1")
-    assert token("boss", "boss-password-1")  # the leader can log in too
+    boss = token("boss", "boss-password-1")
     before = client.get(f"/api/reports/annual?year={year}", headers=duty).json()
 
-    assert client.post(f"/api/alerts/{alert.id}/acknowledge", headers=duty).status_code == 200
     r = client.post("/api/tickets", json={"event_id": event_id, "note": "值班研判"}, headers=duty)
-    assert r.status_code == 201, r.text  # grade III: the duty officer opens it
+    assert r.status_code == 200, r.text  # the auto rule opened it already: the same ticket comes back
     ticket = r.json()
-    assert (ticket["state"], ticket["grade"], ticket["event_id"]) == ("triage", "III", event_id)
-    assigned = client.post(f"/api/tickets/{ticket['id']}/assign", json={"unit_id": unit_id}, headers=duty)
-    assert assigned.status_code == 200 and assigned.json()["state"] == "assigned"
-    assert assigned.json()["unit_id"] == unit_id
+    assert (ticket["state"], ticket["grade"], ticket["event_id"], ticket["unit_id"]) == (
+        "assigned", "II", event_id, unit_id)
+    assert ticket["first_info_due_at"] is not None  # grade II: first authoritative information within 5 h
     handling = client.post(f"/api/tickets/{ticket['id']}/transition", json={"to_state": "handling"},
                            headers=duty)
     assert handling.status_code == 200 and handling.json()["state"] == "handling"
-    r = client.post(f"/api/tickets/{ticket['id']}/responses", headers=duty, json={
-        "channel": "weibo", "kind": "response", "title": "站前街道开展楼道电动车充电专项整治",
-        "published_at": "2025-03-11T10:00:00+08:00"})
+    response = {"channel": "weibo", "kind": "response", "title": "站前街道开展楼道电动车充电专项整治",
+                "published_at": "2025-03-11T10:00:00+08:00"}
+    # Grade II: no response goes out before the leader signs the draft off.
+    refused = client.post(f"/api/tickets/{ticket['id']}/responses", headers=duty, json=response)
+    assert refused.status_code == 409, refused.text
+    assert client.put(f"/api/tickets/{ticket['id']}/draft", json={"text": "已开展楼道充电专项整治。"},
+                      headers=duty).status_code == 200
+    review = client.post(f"/api/tickets/{ticket['id']}/transition", json={"to_state": "review"}, headers=duty)
+    assert review.status_code == 200 and review.json()["state"] == "review"
+    signed = client.post(f"/api/tickets/{ticket['id']}/sign-off", json={}, headers=boss)
+    assert signed.status_code == 200, signed.text
+    r = client.post(f"/api/tickets/{ticket['id']}/responses", headers=duty, json=response)
     assert r.status_code == 201, r.text
-    assert r.json()["approved_by_id"] is None  # grade III needs no leader's sign-off
+    assert r.json()["approved_by_id"] == signed.json()["signed_off_by_id"]
 
     after = client.get(f"/api/reports/annual?year={year}", headers=duty).json()
     assert after["responded_events"] == before["responded_events"] + 1

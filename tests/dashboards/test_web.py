@@ -16,7 +16,7 @@ def test_the_app_is_served_at_the_root_with_the_policy(client: TestClient) -> No
     csp = res.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
     assert res.headers["x-frame-options"] == "DENY"
-    assert res.headers["cache-control"] == "no-cache"
+    assert res.headers["cache-control"] == "no-store"
     assert '<div id="app">' in res.text
     assert "<script>" not in res.text  # no inline script: the CSP would refuse it
 
