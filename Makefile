@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# Two test processes (one per core): each has its own PostgreSQL database and Redis database.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 STAMP  := $(VENV)/.installed-stamp
 WEB    := dashboards
 NPM_STAMP := $(WEB)/node_modules/.package-lock.json
@@ -47,7 +49,7 @@ run: install
 
 test: install
 	cd $(WEB) && npm run --silent test:unit
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
