@@ -343,6 +343,12 @@ def axe_check(axe_source: str) -> Callable[[Page], None]:
     """Inject axe-core with page.evaluate (a script tag would be refused by the CSP) and fail on serious ones."""
 
     def check(page: Page) -> None:
+        # Judge the settled page: while a dialog or drawer is still fading in (Element Plus dialog-fade, ~0.3 s),
+        # its text is composited at part opacity and axe would measure every label's colour as too faint.
+        # Endless animations (spinners) are left out, or this would never return.
+        page.wait_for_function(
+            "() => document.getAnimations().every(a => a.playState !== 'running'"
+            " || a.effect?.getComputedTiming().iterations === Infinity)")
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.evaluate(axe_source)
         violations = page.evaluate(
