@@ -48,10 +48,29 @@ def configure(app: Celery) -> None:
     settings = get_settings()
     if app.conf.broker_url and app.conf.broker_url != (settings.redis_url or "memory://"):
         # Another broker than before (tests switch servers): drop the pooled connections to the old.
+        # The pools live in kombu's process-wide registry keyed by the broker's address: a closed
+        # one left there would be handed back when the same broker is used again ("Acquire on
+        # closed pool"), so it is taken out of the registry, not only closed.
+        from kombu import pools
+        from kombu.utils.collections import eqhash
+
+        old = app.connection_for_write()
+        try:
+            for group in (pools.producers, pools.connections):
+                stale = dict.pop(group, eqhash(old), None)
+                if stale is not None:
+                    stale.force_close_all()
+        finally:
+            old.release()
         if app._pool is not None:
             app._pool.force_close_all()
         app._pool = None
         app.amqp._producer_pool = None
+        # The result backend (with its pub/sub connection) is cached too: it would keep talking
+        # to the old server, which a test may have stopped.
+        app._backend_cache = None
+        if app._local is not None and getattr(app._local, "backend", None) is not None:
+            app._local.backend = None
     if settings.redis_url:
         app.conf.update(broker_url=settings.redis_url, result_backend=settings.redis_url,
                         task_always_eager=False)

@@ -55,7 +55,8 @@ def send(channel: NotificationChannel, message: Notification) -> None:
     try:
         _send(channel, message)
     except SendError as exc:
-        raise SendError(redact_text(str(exc), channel_secrets(channel))) from None
+        # Keep whether the message may have arrived: it caps the retries (uncertain attempts).
+        raise SendError(redact_text(str(exc), channel_secrets(channel)), uncertain=exc.uncertain) from None
 
 
 def channel_secrets(channel: NotificationChannel) -> list[str]:

@@ -129,7 +129,10 @@ def test_a_message_delivered_five_times_is_processed_once(worker: Worker) -> Non
         assert len(session.exec(select(Alert)).all()) == 1
     mention = load(mention_id)
     assert mention.analyzed_at is not None and mention.event_id == events[0].id
-    assert (mention.process_attempts, mention.process_error) == (0, "")
+    # An attempt is counted when it starts, in its own transaction (h8-worker: so one that kills
+    # its worker still counts): the winner's, and those of any duplicate that started before the
+    # winner's claim was committed. How many raced is timing; processing once is the invariant.
+    assert 1 <= mention.process_attempts <= 5 and mention.process_error == ""
 
 
 def test_a_mention_the_analysis_cannot_take_is_counted_and_given_up(worker: Worker) -> None:
@@ -169,5 +172,7 @@ def test_a_transient_database_error_is_retried_with_backoff(worker: Worker, data
     worker.wait(lambda: load(mention_id).analyzed_at is not None, "processed after the database came back")
     mention = load(mention_id)
     assert mention.event_id is not None
-    assert (mention.process_attempts, mention.process_error) == (0, "")  # transient: not a failure
+    # Transient: not a failure. Only the delivery that reached the database counts as an attempt
+    # (counted at its start); the refused ones never started.
+    assert (mention.process_attempts, mention.process_error) == (1, "")
     assert "OperationalError" in worker.lines(r"retry: Retry in [^\n]*")[0]
