@@ -250,15 +250,3 @@ def views(*, session: Session, items: list[Ticket], with_posts: bool = False,
 def view(*, session: Session, ticket: Ticket, with_posts: bool = False) -> TicketView:
     """One ticket as the lists show it."""
     return views(session=session, items=[ticket], with_posts=with_posts)[0]
-
-
-def event_ids_visible_to(user: User) -> Any:
-    """A subquery of the event ids a handler may see (his unit's tickets); None for the others."""
-    scope = access.scope_for(role=user.role, unit_id=user.unit_id)
-    return scope.event_ids() if scope.restricted else None
-
-
-def can_see_event(*, session: Session, user: User, event_id: int) -> bool:
-    """Whether the user may read this event and its posts."""
-    return access.can_see_event(session=session, scope=access.scope_for(role=user.role, unit_id=user.unit_id),
-                                event_id=event_id)
