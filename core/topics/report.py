@@ -7,6 +7,7 @@ the screen cannot disagree.
 from __future__ import annotations
 
 import io
+from datetime import date, datetime, timedelta
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -16,12 +17,18 @@ from sqlmodel import Session
 from core.access import Scope
 from core.config import get_settings
 from core.reports import charts
-from core.reports.documents import _chinese_font, _table, _when
+from core.reports.documents import _chinese_font, _table
+from core.timeutil import to_local
 from core.topics import views
 from core.topics.views import TrackOverview
 
 TOP_EVENTS = 5
 OPINION_PLACEHOLDER = "（值班员在此填写研判意见：态势判断、风险点、处置建议，报送前删去本行提示）"
+
+
+def _when(value: datetime | None) -> str:
+    """A full Beijing date and time: a 专报 spans months, often across a new year."""
+    return f"{to_local(value):%Y年%m月%d日 %H:%M}" if value else ""
 
 
 def _period(o: TrackOverview) -> str:
@@ -55,6 +62,48 @@ def summary_text(o: TrackOverview) -> str:
     return text
 
 
+def trend_buckets(o: TrackOverview) -> tuple[str, list[str], list[int], list[int]]:
+    """The trend cut to fit a page: days up to two months, then weeks (from Monday) up to a year, then months."""
+    days = o.trend
+    if len(days) <= 62:
+        return "每日", [f"{p.date.month}/{p.date.day}" for p in days], [p.mentions for p in days], \
+            [p.negative for p in days]
+    monthly = len(days) > 366
+    buckets: dict[date, list[int]] = {}
+    for p in days:
+        key = p.date.replace(day=1) if monthly else p.date - timedelta(days=p.date.weekday())
+        total = buckets.setdefault(key, [0, 0])
+        total[0] += p.mentions
+        total[1] += p.negative
+    keys = sorted(buckets)
+    # months: the year on the first and on each January only, so the labels stay short
+    labels = [(f"{k.year}年{k.month}月" if i == 0 or k.month == 1 else f"{k.month}月") if monthly
+              else f"{k.month}/{k.day}" for i, k in enumerate(keys)]
+    return ("每月" if monthly else "每周"), labels, [buckets[k][0] for k in keys], [buckets[k][1] for k in keys]
+
+
+def trend_png(o: TrackOverview) -> bytes:
+    """信息量走势 with whole-number ticks (drawn with core.reports.charts' CJK figure)."""
+    from matplotlib.ticker import MaxNLocator
+
+    unit, labels, total, negative = trend_buckets(o)
+    fig, ax = charts._figure()
+    # Positions, not category labels: matplotlib would merge equal labels (3月 of two years) into one.
+    xs = list(range(len(labels)))
+    ax.plot(xs, total, marker="o", markersize=3, label="信息量", color="#1f6fb2")  # type: ignore[attr-defined]
+    ax.plot(xs, negative, marker="o", markersize=3, label="负面", color="#c0392b")  # type: ignore[attr-defined]
+    ax.set_title(f"信息量走势（{unit}）")  # type: ignore[attr-defined]
+    ax.set_ylabel("条")  # type: ignore[attr-defined]
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
+    ax.set_ylim(bottom=0)  # type: ignore[attr-defined]
+    ax.legend()  # type: ignore[attr-defined]
+    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+    ticks = xs[::max(1, len(xs) // 10)] if len(xs) > 12 else xs
+    ax.set_xticks(ticks)  # type: ignore[attr-defined]
+    ax.set_xticklabels([labels[i] for i in ticks], rotation=30 if unit == "每月" else 0)  # type: ignore[attr-defined]
+    return charts._png(fig)
+
+
 def track_docx(*, session: Session, overview: TrackOverview, scope: Scope, opinion: str = "") -> bytes:
     """The 专报 of a topic as Word: title, period, summary figures, charts, top events, 研判意见."""
     o = overview
@@ -79,9 +128,7 @@ def track_docx(*, session: Session, overview: TrackOverview, scope: Scope, opini
     _table(doc, ("指标", "数量"), [[f.label, str(f.value)] for f in o.figures])
 
     doc.add_heading("二、走势与分布", level=2)
-    doc.add_picture(io.BytesIO(charts.trend_chart("信息量走势", [p.date for p in o.trend],
-                                                  [p.mentions for p in o.trend],
-                                                  [p.negative for p in o.trend])), width=Cm(15))
+    doc.add_picture(io.BytesIO(trend_png(o)), width=Cm(15))
     for items, name, color in ((o.sentiment, "情感倾向（条）", "#8e44ad"), (o.channels, "渠道分布（条）", "#16a085"),
                                (o.places, "涉及地点（条）", "#1f6fb2")):
         if items:
