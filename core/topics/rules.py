@@ -1,7 +1,8 @@
 """How a 专题 decides that a mention belongs to it (pure functions, no database).
 
 Matching is on the title and the text together, both folded the way core.analysis.normalize
-folds text for analysis: full-width → half-width, traditional → simplified; then Latin letters
+folds text for analysis: full-width → half-width, traditional → simplified (character by
+character, with OpenCC's table); then Latin letters
 lower-cased and runs of white space made one space. The keywords are folded the same way, so
 「南站動遷」, 「南站动迁」 and a full-width 「ＷｉＦｉ」 all match the rule word 南站动迁 / wifi.
 A keyword matches as a substring (Chinese has no spaces to cut words on).
@@ -22,20 +23,29 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 
-from core.analysis.normalize import _FW_CHARS, _FW_TABLE, to_simplified
+from core.analysis.normalize import _FW_CHARS, _FW_TABLE, _opencc_data
 from core.timeutil import SHANGHAI, ensure_utc
 
 _SPACE_RE = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
-    """The matching form of a text: half-width, simplified, lower-case, single spaces."""
+    """The matching form of a text: half-width, simplified, lower-case, single spaces.
+
+    Traditional characters are mapped one by one with OpenCC's own character table (the table
+    normalize.to_simplified's detection uses): a keyword is matched, not rewritten, and this is
+    about twenty times faster than OpenCC's phrase conversion over a long history.
+    """
     if not text:
         return ""
     if not _FW_CHARS.isdisjoint(text):
         text = text.translate(_FW_TABLE)
-    return _SPACE_RE.sub(" ", to_simplified(text)).lower().strip()
+    trad_chars, table = _opencc_data()
+    if not trad_chars.isdisjoint(text):
+        text = text.translate(table)
+    return _SPACE_RE.sub(" ", text).lower().strip()
 
 
 def clean_words(words: Iterable[str]) -> list[str]:
@@ -71,11 +81,11 @@ class Rules:
                    places=frozenset(getattr(track, "places", []) or []),
                    starts_on=getattr(track, "starts_on", None), ends_on=getattr(track, "ends_on", None))
 
-    @property
+    @cached_property
     def since(self) -> datetime | None:
         return day_start(self.starts_on) if self.starts_on else None
 
-    @property
+    @cached_property
     def until(self) -> datetime | None:
         """The end of the range, exclusive (midnight after ends_on)."""
         return day_start(self.ends_on + timedelta(days=1)) if self.ends_on else None

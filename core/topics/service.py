@@ -163,13 +163,14 @@ def _insert_links(session: Session, rows: list[dict[str, Any]]) -> int:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt: Any = pg_insert(MentionTrack).values(rows).on_conflict_do_nothing()
+        stmt: Any = pg_insert(MentionTrack).on_conflict_do_nothing()
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(MentionTrack).values(rows).on_conflict_do_nothing()
-    # RETURNING gives the rows really inserted (rowcount is -1 for this statement on psycopg).
-    return len(session.execute(stmt.returning(col(MentionTrack.mention_id))).all())
+        stmt = sqlite_insert(MentionTrack).on_conflict_do_nothing()
+    # One cached statement for every batch (SQLAlchemy packs the rows into multi-row INSERTs);
+    # RETURNING gives the rows really inserted, which rowcount does not on psycopg.
+    return len(session.execute(stmt.returning(col(MentionTrack.mention_id)), rows).all())
 
 
 def _delete_links(session: Session, track_ids: Iterable[int], mention_ids: Sequence[int]) -> int:
