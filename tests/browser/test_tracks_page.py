@@ -62,3 +62,28 @@ def test_a_topic_defined_after_the_fact_shows_its_tagged_posts(
     with page.expect_download() as info:
         page.get_by_test_id("track-report").click()
     assert info.value.suggested_filename.endswith(".docx")
+
+
+def test_topic_pages_fit_a_phone(open_as: Callable[..., Session], seed: Seeder, axe_check: Callable[[Page], None],
+                                 no_sideways_scroll: Callable[[Page], None],
+                                 screenshot: Callable[[Page, str], Path]) -> None:
+    seed.event("浑河南岸小区供暖不热已一周", topic="heating", grade="III", alert=False, posts=2)
+    s = open_as("leader", "/tracks", mobile=True)
+    page = s.page
+    page.get_by_test_id("new-track").click()
+    form = page.get_by_test_id("track-form")
+    form.get_by_label("专题名称").fill("浑河南岸供暖")
+    add_tags(page, "包含任一的关键词", "供暖")
+    add_tags(page, "全部包含的关键词", "浑河南岸")
+    page.get_by_test_id("save-track").click()
+    row = page.get_by_test_id("tracks-table").locator("tr", has_text="浑河南岸供暖")
+    expect(row.locator("[data-testid^=track-count-]")).to_have_text("2")
+    axe_check(page)
+    no_sideways_scroll(page)
+    screenshot(page, "tracks-leader-390")
+    row.get_by_role("link", name="浑河南岸供暖").click()
+    expect(page.get_by_test_id("figure-mentions")).to_have_text("2")
+    expect(page.get_by_test_id("track-events")).to_contain_text("浑河南岸小区供暖不热已一周")
+    axe_check(page)
+    no_sideways_scroll(page)
+    screenshot(page, "track-leader-390")
