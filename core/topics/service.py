@@ -23,7 +23,7 @@ from core.audit import service as audit
 from core.errors import Conflict, InvalidInput, NotFound
 from core.mentions.models import Mention
 from core.timeutil import utcnow
-from core.topics.models import MentionTrack, Track, TrackIn, TrackPublic, TrackUpdate
+from core.topics.models import MAX_WORD_CHARS, MentionTrack, Track, TrackIn, TrackPublic, TrackUpdate
 from core.topics.rules import Rules, clean_words
 
 BATCH = 1000
@@ -78,6 +78,8 @@ def _validated(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for key in ("all_words", "any_words", "none_words"):
         out[key] = clean_words(out.get(key) or [])
+        if any(len(w) > MAX_WORD_CHARS for w in out[key]):
+            raise InvalidInput(f"关键词不能超过 {MAX_WORD_CHARS} 个字")
     places = [p.strip() for p in out.get("places") or [] if p.strip()]
     known = load_gazetteer().by_name
     unknown = [p for p in places if p not in known]

@@ -248,6 +248,9 @@ def test_definitions_are_checked(session: Session) -> None:
     with pytest.raises(InvalidInput, match="地名库"):
         topics.create(session=session, track_in=TrackIn(name="外地", places=["火星小区"], starts_on=day),
                       actor_id=None)
+    with pytest.raises(InvalidInput, match="关键词不能超过"):
+        topics.create(session=session, track_in=TrackIn(name="长词", any_words=["动" * 31], starts_on=day),
+                      actor_id=None)
     with pytest.raises(InvalidInput, match="结束日期"):
         topics.create(session=session, track_in=TrackIn(name="倒序", any_words=["a"], starts_on=day,
                                                           ends_on=day - timedelta(days=1)), actor_id=None)
