@@ -41,6 +41,7 @@ def test_a_topic_defined_after_the_fact_shows_its_tagged_posts(
     page.get_by_label("开始日期").fill((utcnow() - timedelta(days=7)).strftime("%Y-%m-%d"))
     page.get_by_label("开始日期").press("Enter")
     axe_check(page)
+    screenshot(page, "track-form-duty-1440")
     page.get_by_test_id("save-track").click()
     expect(page.get_by_text("已保存，已标记 5 条信息")).to_be_visible()
     row = page.get_by_test_id("tracks-table").locator("tr", has_text="南站棚改区动迁")
