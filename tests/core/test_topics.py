@@ -258,3 +258,24 @@ def test_definitions_are_checked(session: Session) -> None:
     with pytest.raises(Conflict):
         topics.create(session=session, track_in=TrackIn(name="供暖", any_words=["暖气"], starts_on=day),
                       actor_id=None)
+
+
+def test_the_report_trend_fits_long_ranges_into_weeks_or_months(session: Session) -> None:
+    from core.topics import report, views
+
+    for i, at in enumerate((local(2025, 3, 3), local(2026, 3, 4), local(2026, 3, 5))):
+        store(session, f"long-{i}", "南站动迁", at=at, sentiment="negative" if i else "neutral")
+    session.commit()
+    now = local(2026, 6, 1)
+    track = topics.create(session=session, actor_id=None, track_in=TrackIn(
+        name="长期", any_words=["动迁"], starts_on=date(2025, 1, 1), ends_on=date(2026, 5, 31)))
+    unit, labels, total, negative = report.trend_buckets(views.overview(
+        session=session, track=track, scope=OFFICE, now=now))
+    # 17 months, one point each (March of both years apart, drawn on positions), the counts add up
+    assert unit == "每月" and len(labels) == 17
+    assert labels[0] == "2025年1月" and labels[12] == "2026年1月" and labels[2] == "3月"
+    assert (total[2], total[14], sum(total), sum(negative)) == (1, 2, 3, 2)
+    topics.update(session=session, track_id=track.id or 0, actor_id=None,
+                  changes=TrackUpdate(starts_on=date(2025, 12, 1), ends_on=date(2026, 3, 31)))
+    unit, labels, total, _ = report.trend_buckets(views.overview(session=session, track=track, scope=OFFICE, now=now))
+    assert unit == "每周" and labels[0] == "12/1" and sum(total) == 2  # weeks from Monday 2025-12-01
