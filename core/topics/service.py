@@ -204,8 +204,11 @@ def retag(*, session: Session, track: Track, batch: int = BATCH) -> TagResult:
     now = utcnow()
     cursor: tuple[datetime, int] | None = None
     while True:
-        stmt: Any = sa.select(col(Mention.id), col(Mention.seen_at), col(Mention.title), col(Mention.text),
-                              col(Mention.places)).where(in_range)
+        # Each row says whether it is linked already: only the changes are written.
+        linked = sa.and_(col(MentionTrack.mention_id) == col(Mention.id), col(MentionTrack.track_id) == track.id)
+        stmt: Any = (sa.select(col(Mention.id), col(Mention.seen_at), col(Mention.title), col(Mention.text),
+                               col(Mention.places), col(MentionTrack.mention_id))
+                     .outerjoin(MentionTrack, linked).where(in_range))
         if cursor is not None:
             seen, last_id = cursor
             stmt = stmt.where(col(Mention.seen_at) >= seen,
@@ -213,16 +216,19 @@ def retag(*, session: Session, track: Track, batch: int = BATCH) -> TagResult:
         rows = session.execute(stmt.order_by(col(Mention.seen_at), col(Mention.id)).limit(batch)).all()
         if not rows:
             break
-        matched: list[int] = []
-        missed: list[int] = []
-        for mention_id, seen_at, title, text, places in rows:
+        new: list[int] = []
+        stale: list[int] = []
+        for mention_id, seen_at, title, text, places, link in rows:
             ok = rules.matches(title=title, text=text, places=places, seen_at=seen_at)
-            (matched if ok else missed).append(mention_id)
+            out.matched += ok
+            if ok and link is None:
+                new.append(mention_id)
+            elif not ok and link is not None:
+                stale.append(mention_id)
         out.scanned += len(rows)
-        out.matched += len(matched)
         out.added += _insert_links(session, [{"track_id": track.id, "mention_id": m, "tagged_at": now}
-                                             for m in matched])
-        out.removed += _delete_links(session, [track.id], missed)
+                                             for m in new])
+        out.removed += _delete_links(session, [track.id], stale)
         last = rows[-1]
         cursor = (last[1], last[0])
         if len(rows) < batch:
