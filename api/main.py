@@ -30,6 +30,7 @@ from api.routers import (
     reports,
     sources,
     tickets,
+    tracks,
     units,
     users,
     workspace,
@@ -170,7 +171,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, method_not_allowed)
     for module in (health, auth, users, workspace, mentions, events, alerts, tickets, units, sources,
-                   reports, duty, notifications, ledger, intake, calendar, reference):
+                   reports, duty, notifications, ledger, intake, calendar, reference, tracks):
         app.include_router(module.router)
     app.include_router(ledger.audit_router)
     dashboards_web.mount(app)

@@ -4,6 +4,11 @@ alerts for a person goes through a Scope (deny by default).
 Admins, leaders and duty staff see the whole office. A unit handler sees the tickets his unit
 leads or assists on (协办), and the events, mentions and alerts attached to them; nothing else.
 A role outside the closed set gets no scope at all.
+
+专题 (core/topics): duty staff, leaders and admins define, edit and delete topics
+(DEFINES_TRACKS). Every role may list the topics and open one, but what a topic shows (its
+tagged mentions, their events and tickets, every figure and chart, the 专报) passes through
+the same Scope as everything else: a handler's topic page counts only his unit's matters.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from core.errors import Forbidden
 from core.users.models import Role, known_role
 
 OFFICE_WIDE = frozenset({Role.admin.value, Role.leader.value, Role.duty.value})
+DEFINES_TRACKS = OFFICE_WIDE  # who may define, edit and delete 专题
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from core.mentions.models import Mention
 from core.notify.models import Notification, NotificationChannel
 from core.sources.models import Source
 from core.tickets.models import Response, Ticket, TicketTimeline
+from core.topics.models import MentionTrack, Track
 from core.units.models import Unit
 from core.users.models import User
 
@@ -20,6 +21,7 @@ __all__ = [
     "Event",
     "HandoverLog",
     "Mention",
+    "MentionTrack",
     "Notification",
     "NotificationChannel",
     "Response",
@@ -27,6 +29,7 @@ __all__ = [
     "StaffPost",
     "Ticket",
     "TicketTimeline",
+    "Track",
     "Unit",
     "User",
 ]

@@ -21,6 +21,7 @@ from core.mentions.models import Mention
 from core.sources import service as sources
 from core.tickets import service as tickets
 from core.timeutil import utcnow
+from core.topics import service as topics
 from core.units import service as units
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def process_mention(*, session: Session, mention_id: int) -> ProcessResult:
     mention.simhash = f"{result.simhash:016x}"
     (mention.simhash_b0, mention.simhash_b1, mention.simhash_b2,
      mention.simhash_b3) = events.simhash_bands(result.simhash)
+    topics.tag_mentions(session=session, mentions=[mention])  # 专题: tag with the matching special topics
 
     settings = get_settings()
     window = timedelta(hours=settings.cluster_window_hours)

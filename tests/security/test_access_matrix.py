@@ -31,6 +31,8 @@ from core.notify.models import NotificationChannel
 from core.sources.models import Source
 from core.tickets import service as tickets
 from core.timeutil import to_local, utcnow
+from core.topics import service as topics
+from core.topics.models import TrackIn
 from core.users.models import User
 from tests.security.conftest import PASSWORD, PASSWORD_HASH, Office, bearer
 
@@ -187,6 +189,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/taxonomy"): Rule(ALL),
     ("GET", "/api/gazetteer"): Rule(ALL),
     ("POST", "/api/notifications/{notification_id}/resend"): Rule(DISPATCH),
+    # 专题: office-wide roles define them; everybody opens them, and what a topic shows is scoped.
+    ("GET", "/api/tracks"): Rule(ALL),
+    ("POST", "/api/tracks"): Rule(DISPATCH, body=lambda w, role, t: {"json": {
+        "name": f"专题-{role}-{t}", "any_words": ["积水"], "starts_on": str(to_local(utcnow()).date())}}),
+    ("GET", "/api/tracks/{track_id}"): Rule(ALL),
+    ("PATCH", "/api/tracks/{track_id}"): Rule(DISPATCH, body=j({"description": "持续关注"})),
+    ("DELETE", "/api/tracks/{track_id}"): Rule(DISPATCH),
+    ("GET", "/api/tracks/{track_id}/overview"): Rule(ALL, lists=True),
+    ("GET", "/api/tracks/{track_id}/report"): Rule(ALL),
 }
 # Pages and assets of the web app: no data, no token needed.
 NOT_API = {("GET", "/"), ("GET", "/docs"), ("GET", "/static/vendor/{name}")} | {
@@ -278,8 +289,12 @@ def world(session: Session, office: Office, database_url: str) -> World:
     session.commit()
     if database_url.startswith("sqlite"):
         session.execute(sa.text("PRAGMA ignore_check_constraints = OFF"))
+    # A 专题 defined after the fact: it tags the four things' mentions (all say 积水).
+    track = topics.create(session=session, actor_id=actor, track_in=TrackIn(
+        name="积水", any_words=["积水"], starts_on=to_local(utcnow()).date() - timedelta(days=1)))
+    session.commit()
     ids = {"user_id": spare.id, "source_id": source.id or 0, "channel_id": channel.id or 0,
-           "shift_id": shift.id or 0, "post_id": post.id or 0}
+           "shift_id": shift.id or 0, "post_id": post.id or 0, "track_id": track.id or 0}
     headers = {**office.headers, "bogus": bearer(bogus)}
     return World(office, things, ids, headers)
 

@@ -47,6 +47,18 @@ export const appRoutes: RouteRecordRaw[] = [
     meta: { title: '事件详情', hidden: true },
   },
   {
+    path: 'tracks',
+    name: 'tracks',
+    component: () => import('@/views/tracks/TrackList.vue'),
+    meta: { title: '专题', icon: 'Flag', order: 5.5, roles: ['admin', 'leader', 'duty'] },
+  },
+  {
+    path: 'tracks/:id(\\d+)',
+    name: 'track',
+    component: () => import('@/views/tracks/TrackDetail.vue'),
+    meta: { title: '专题详情', hidden: true, roles: ['admin', 'leader', 'duty'] },
+  },
+  {
     path: 'dashboard',
     name: 'dashboard',
     component: () => import('@/views/dashboard/LeaderDashboard.vue'),
