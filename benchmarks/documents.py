@@ -2,8 +2,9 @@
 
     YUQING_VAR_DIR=<the demo's var dir> .venv/bin/python -m benchmarks.documents docs/examples
 
-Writes the annual 回应解读情况 section, the ledger and a monthly and a daily briefing, and prints how
-long each took to build (database queries and rendering; charts included).
+Writes the annual 回应解读情况 section, the ledger and the monthly, weekly and daily briefings (and the
+monthly one as PDF when LibreOffice is installed), and prints how long each took to build (database
+queries and rendering; charts included; the PDF time is the conversion alone).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from cli.demo import demo_year
 from core.db import session_scope
 from core.ledger import service as ledger
-from core.reports import briefing, documents
+from core.reports import briefing, briefing_send, documents, pdf
 from core.reports import service as reports
 from core.timeutil import to_local, utcnow
 
@@ -45,9 +46,16 @@ def main(out: Path) -> None:
         timed(f"yuqing-briefing-monthly-{today:%Y-%m}.docx", lambda: documents.briefing_docx(briefing.briefing(
             session=session, period="monthly", day=today,
             opinion="本月舆情总体平稳，供暖、征收补偿类诉求集中，建议责任单位加快回应、做好解释。")))
+        week = briefing_send.last_completed("weekly", today)  # the last whole week, as the beat sends it
+        timed(f"yuqing-briefing-weekly-{briefing.period_days('weekly', week)[0]}.docx",
+              lambda: documents.briefing_docx(briefing.briefing(session=session, period="weekly", day=week)))
         yesterday = today - timedelta(days=1)  # a whole day
         timed(f"yuqing-briefing-daily-{yesterday}.docx", lambda: documents.briefing_docx(
             briefing.briefing(session=session, period="daily", day=yesterday)))
+        if pdf.converter():
+            monthly = (out / f"yuqing-briefing-monthly-{today:%Y-%m}.docx").read_bytes()
+            pdf.docx_to_pdf(monthly)  # the first conversion also creates LibreOffice's profile
+            timed(f"yuqing-briefing-monthly-{today:%Y-%m}.pdf", lambda: pdf.docx_to_pdf(monthly))
     for name, seconds in timings:
         print(f"{name}\t{seconds * 1000:.0f} ms")
 

@@ -109,12 +109,22 @@ def url_secrets(url: str) -> list[str]:
     return found
 
 
+# A secret query value in a bare path (an access log line has no scheme: "GET /x?token=... HTTP/1.1").
+_PATH_QUERY_SECRET = re.compile(r"([?&]([A-Za-z_][A-Za-z0-9_-]*)=)([^&\s\"'#]+)")
+
+
+def _mask_path_queries(text: str) -> str:
+    return _PATH_QUERY_SECRET.sub(
+        lambda m: m.group(1) + mask(m.group(3)) if is_secret_name(m.group(2)) else m.group(0), text)
+
+
 class RedactingFilter(logging.Filter):
-    """Masks URLs' keys and passwords in a logger's records (httpx logs every request's URL)."""
+    """Masks URLs' keys and passwords in a logger's records (httpx logs every request's URL, the
+    server's access log every path with its query)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = redact_text(message)
+        cleaned = _mask_path_queries(redact_text(message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
