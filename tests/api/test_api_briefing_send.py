@@ -65,6 +65,14 @@ def test_the_beat_mails_the_file_and_gives_robots_a_link_that_expires(
     doc = Document(io.BytesIO(files[0].get_content()))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "站前小区暖气不热" in text and "研判意见" in text and len(doc.inline_shapes) >= 1
+    # Each sent file's figures are the API's JSON for the same period.
+    for period, mail in ((p, m) for p in ("daily", "weekly", "monthly") for _, m in box.messages
+                         if briefing_send.briefing.PERIODS[p] in str(m["Subject"])):
+        attached = Document(io.BytesIO(next(mail.iter_attachments()).get_content()))
+        day = briefing_send.last_completed(period, to_local(now).date())
+        body = client.get(f"/api/reports/briefing?period={period}&date={day}", headers=people["h"]["duty"]).json()
+        assert [[c.text for c in r.cells][:3] for r in attached.tables[0].rows[1:]] == [
+            [f["label"], str(f["value"]), str(f["previous"])] for f in body["figures"]], period
     # Robots: a link in the text; it downloads the same file without a login.
     assert len(receiver.posts) == 6
     _, body = next(b for b in receiver.posts if b[0].startswith("/wecom") and "日报" in str(b[1]))
