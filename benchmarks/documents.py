@@ -3,8 +3,8 @@
     YUQING_VAR_DIR=<the demo's var dir> .venv/bin/python -m benchmarks.documents docs/examples
 
 Writes the annual 回应解读情况 section, the ledger and the monthly, weekly and daily briefings (and the
-monthly one as PDF when LibreOffice is installed), and prints how long each took to build (database
-queries and rendering; charts included; the PDF time is the conversion alone).
+monthly one as PDF when LibreOffice is installed), and prints how long each took to build (the fastest
+of three; database queries and rendering; charts included; the PDF time is the conversion alone).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from core.reports import briefing, briefing_send, documents, pdf
 from core.reports import service as reports
 from core.timeutil import to_local, utcnow
 
+REPEAT = 3
+
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -30,15 +32,19 @@ def main(out: Path) -> None:
     queries: dict[str, float] = {}  # of a briefing: the figures alone (the rest is Word and charts)
 
     def timed(name: str, build: object) -> None:
-        start = time.perf_counter()
-        data = build()  # type: ignore[operator]
-        timings.append((name, time.perf_counter() - start))
+        # The fastest of REPEAT builds: the shared machine's load only ever adds time.
+        best = float("inf")
+        for _ in range(REPEAT):
+            start = time.perf_counter()
+            data = build()  # type: ignore[operator]
+            best = min(best, time.perf_counter() - start)
+        timings.append((name, best))
         (out / name).write_bytes(data)
 
     def figures(name: str, **kwargs: object) -> dict[str, object]:
         start = time.perf_counter()
         data = briefing.briefing(session=session, **kwargs)  # type: ignore[arg-type]
-        queries[name] = time.perf_counter() - start
+        queries[name] = min(queries.get(name, float("inf")), time.perf_counter() - start)
         return data
 
     with session_scope() as session:

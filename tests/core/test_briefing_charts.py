@@ -42,3 +42,55 @@ def test_a_chart_is_a_png_with_chinese_drawn(recwarn: pytest.WarningsRecorder) -
     from PIL import Image
 
     assert Image.open(io.BytesIO(trend)).size[0] > 600
+
+
+def _docx(text: str, east_asia: str | None) -> bytes:
+    from docx import Document
+    from docx.oxml.ns import qn
+
+    from core.reports import documents
+
+    doc = Document()
+    if east_asia is None:
+        documents._chinese_font(doc)  # as every document of ours
+    else:
+        doc.styles["Normal"].element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), east_asia)
+    doc.add_paragraph(text)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _embedded_fonts(pdf_bytes: bytes) -> list[bytes]:
+    import re
+    import zlib
+
+    out = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf_bytes, re.S):
+        try:
+            raw = zlib.decompress(m.group(1))
+        except zlib.error:
+            continue
+        if b"NotoSans" in raw or b"NotoSerif" in raw:
+            out.append(raw)
+    return out
+
+
+def test_word_documents_are_marked_simplified_chinese() -> None:
+    import zipfile
+
+    styles = zipfile.ZipFile(io.BytesIO(_docx("站前", None))).read("word/styles.xml").decode()
+    assert 'w:eastAsia="zh-CN"' in styles and 'w:eastAsia="宋体"' in styles and 'w:eastAsia="黑体"' in styles
+
+
+def test_the_pdf_draws_chinese_in_the_simplified_chinese_face() -> None:
+    """Where 宋体 is not installed LibreOffice falls back by the text's language: the glyphs it embeds
+    are those of Noto Sans CJK SC (骨、直、角 differ from the Japanese face)."""
+    from core.reports import pdf
+
+    if pdf.converter() is None or charts.cjk_font() != "Noto Sans CJK SC":
+        pytest.skip("needs LibreOffice and fonts-noto-cjk")
+    text = "站前小区暖气不热，骨折直角，供暖、征收动迁。"
+    ours = _embedded_fonts(pdf.docx_to_pdf(_docx(text, None)))
+    assert ours and ours == _embedded_fonts(pdf.docx_to_pdf(_docx(text, "Noto Sans CJK SC")))
+    assert ours != _embedded_fonts(pdf.docx_to_pdf(_docx(text, "Noto Sans CJK JP")))
