@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,15 +146,19 @@ def test_send_now_from_the_page_carries_the_opinion(
     assert {r.document_id for r in rows} == {sent["document_id"], sent["document_id"] + 1}
 
 
-def test_the_api_says_whether_it_can_make_a_pdf(client: TestClient, people: dict[str, Any]) -> None:  # noqa: F811
+def test_the_api_says_whether_it_can_make_a_pdf(client: TestClient, people: dict[str, Any],  # noqa: F811
+                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     h = people["h"]
-    formats = client.get("/api/reports/formats", headers=h["duty"]).json()
     url = f"/api/reports/briefing?period=daily&date={to_local(utcnow()).date()}&format=pdf"
-    if pdf.converter() is None:
+    with monkeypatch.context() as m:  # a server without LibreOffice on its PATH
+        m.setenv("PATH", str(tmp_path))
+        formats = client.get("/api/reports/formats", headers=h["duty"]).json()
         assert formats == {"briefing": ["json", "docx"], "pdf": False, "pdf_note": pdf.MISSING}
         res = client.get(url, headers=h["duty"])
-        assert res.status_code == 501 and "LibreOffice" in res.json()["detail"]
+        assert res.status_code == 501 and "LibreOffice" in res.json()["detail"] and "Word" in res.json()["detail"]
+    if pdf.converter() is None:
         pytest.skip("LibreOffice (soffice) is not installed: the PDF itself is not tested here")
+    formats = client.get("/api/reports/formats", headers=h["duty"]).json()
     assert formats["pdf"] is True and "pdf" in formats["briefing"]
     res = client.get(url, headers=h["duty"])
     assert res.status_code == 200 and res.headers["content-type"] == "application/pdf"
