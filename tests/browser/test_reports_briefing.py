@@ -95,3 +95,10 @@ def test_the_duty_officer_generates_edits_downloads_and_sends_a_weekly_briefing(
             stored.enabled = False
             db.add(stored)
             db.commit()
+
+
+def test_the_link_in_a_sent_briefing_opens_that_briefing(open_as: Callable[..., Session]) -> None:
+    s = open_as("leader", "/reports?briefing=monthly&date=2026-02-10")
+    preview = s.page.get_by_test_id("briefing-preview")
+    expect(preview).to_contain_text("舆情月报（2026-02-01 至 2026-02-28）")
+    expect(s.page.get_by_role("radio", name="月报")).to_be_checked()
