@@ -142,8 +142,8 @@ def _document(document_id: int) -> tuple[str, bytes]:
 
     with session_scope() as session:
         doc = session.get(BriefingDocument, document_id)
-        if doc is None:
-            raise SendError(f"报告文件不存在: {document_id}")
+        if doc is None or not doc.content:
+            raise SendError(f"报告文件不存在或已清理: {document_id}")
         return doc.filename, bytes(doc.content)
 
 

@@ -41,6 +41,32 @@ def test_each_finished_period_is_sent_once_from_the_hour_on(session: Session) ->
     assert len(keys) == len(set(keys)) == 4
 
 
+def test_a_sent_file_is_dropped_a_month_after_its_link_expired(session: Session) -> None:
+    from datetime import timedelta
+
+    from core.reports.models import BriefingDocument
+
+    with time_machine.travel(MONDAY, tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    sent = session.exec(select(BriefingDocument)).all()
+    assert len(sent) == 3 and all(d.content.startswith(b"PK") for d in sent)
+    expiry = max(d.expires_at for d in sent)
+    with time_machine.travel(expiry + briefing_send.KEEP_AFTER_EXPIRY - timedelta(minutes=1), tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    for doc in sent:
+        session.refresh(doc)
+    assert all(d.content for d in sent)  # not yet
+    with time_machine.travel(expiry + briefing_send.KEEP_AFTER_EXPIRY + timedelta(minutes=1), tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    for doc in sent:
+        session.refresh(doc)
+    assert [d.content for d in sent] == [b""] * 3
+    assert len(session.exec(select(BriefingDocument)).all()) > 3  # the later periods were sent meanwhile
+
+
 def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) -> None:
     """Beat B starts while beat A's transaction is still open: B renders, then waits on the document's
     unique key, and when A commits B finds the period sent and queues nothing."""
