@@ -76,7 +76,7 @@ def compose(data: dict[str, Any], download: str = "") -> tuple[str, str, str]:
     tops = b["top_events"][:3]
     if tops:
         lines.append("重点舆情：" + "；".join(
-            f"{templates.safe(e['title'])}（{e['grade'] or '未分级'}级，{e['ticket_state_label'] or '未开单'}）"
+            f"{templates.safe(e['title'])}（{templates.grade_text(e['grade'])}，{e['ticket_state_label'] or '未开单'}）"
             for e in tops))
     lines.append(f"超期事项 {len(b['overdue'])} 件；监测源异常 {len(b['silent_sources'])} 个。")
     if b.get("opinion"):
@@ -84,7 +84,7 @@ def compose(data: dict[str, Any], download: str = "") -> tuple[str, str, str]:
     link = page_link(b)
     if download:
         days = get_settings().briefing_link_days
-        lines.append(f"下载 Word 报告（{days} 天内有效，邮件已附文件）：{download}")
+        lines.append(f"下载 Word 报告（链接 {days} 天内有效）：{download}")
     lines.append(f"在系统中查看（含图表，可填写研判意见后导出）：{link}")
     return subject, "\n".join(lines), link
 

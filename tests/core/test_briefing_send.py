@@ -110,3 +110,16 @@ def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) ->
     assert len(rows_a) == 3 and got_b == [[]]
     assert len(session.exec(select(BriefingDocument)).all()) == 3
     assert len(session.exec(select(Notification)).all()) == 3
+
+
+def test_the_notice_names_grades_as_offices_write_them_and_keeps_titles_inert() -> None:
+    from datetime import date
+
+    data = {"office": "站前街道办事处", "period": "daily", "period_label": "日报", "since": date(2026, 3, 1),
+            "until": date(2026, 3, 1), "figures": [], "overdue": [], "silent_sources": [], "opinion": "",
+            "top_events": [{"title": "未定级的事", "grade": None, "ticket_state_label": ""},
+                           {"title": "[点我](http://evil.example)", "grade": "II", "ticket_state_label": "处置中"}]}
+    _, body, _ = briefing_send.compose(data, "http://127.0.0.1:8000/api/reports/briefing/documents/1/file?token=t")
+    assert "未定级的事（未分级，未开单）" in body and "（II级（重大），处置中）" in body
+    assert "](http" not in body and "http://evil" not in body
+    assert "下载 Word 报告（链接 7 天内有效）：http://127.0.0.1:8000/api/reports/briefing/documents/1/file" in body
