@@ -104,15 +104,28 @@ def test_the_beat_mails_the_file_and_gives_robots_a_link_that_expires(
 
 
 def test_the_access_log_never_shows_a_link_token() -> None:
+    from uvicorn.logging import AccessFormatter
+
     guard_loggers("uvicorn.access")
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg"
     record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", "/api/reports/briefing/documents/3/file?token="
-                                "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg&x=1", "1.1", 200), None)
+                               ("127.0.0.1:5000", "GET", f"/api/reports/briefing/documents/3/file?token={token}&x=1",
+                                "1.1", 200), None)
     for f in logging.getLogger("uvicorn.access").filters:
+        assert f.filter(record)
+    # Formatted as uvicorn formats it (it unpacks record.args).
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert token not in line and "/documents/3/file?token=" in line and "&x=1" in line and "200" in line
+    # An httpx request line (the URL is an object, not a str) is cleaned too.
+    import httpx
+
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, 'HTTP Request: %s %s "%s %d %s"',
+                               ("POST", httpx.URL(f"http://robot.example/send?key={token}"), "HTTP/1.1", 200, "OK"),
+                               None)
+    guard_loggers("httpx")
+    for f in logging.getLogger("httpx").filters:
         f.filter(record)
-    line = record.getMessage()
-    assert "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg" not in line and "/documents/3/file?token=" in line
-    assert "&x=1" in line
+    assert token not in record.getMessage() and "robot.example/send?key=" in record.getMessage()
 
 
 def test_send_now_from_the_page_carries_the_opinion(
