@@ -9,6 +9,9 @@ RUN npm run build
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 YUQING_VAR_DIR=/var/lib/yuqing
 WORKDIR /app
+# Charts in documents need a CJK font (Noto Sans CJK SC); PDF export needs LibreOffice Writer.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-noto-cjk fontconfig \
+    libreoffice-writer-nogui && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md constraints.txt ./
 COPY core ./core
 COPY crawlers ./crawlers

@@ -37,10 +37,13 @@ from api.routers import (
 )
 from api.routers.health import app_version
 from api.schemas import Problem, ValidationProblem
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge, Unavailable
+from core.redact import guard_loggers
 from dashboards import web as dashboards_web
 
 log = logging.getLogger(__name__)
+# The access log prints each path with its query: a briefing download link's token must not reach it.
+guard_loggers("uvicorn.access")
 
 DESCRIPTION = """
 街道办事处政务舆情监测与回应台账系统。
@@ -57,6 +60,7 @@ ERROR_STATUS: dict[type[DomainError], int] = {
     Forbidden: status.HTTP_403_FORBIDDEN,
     InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
     TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    Unavailable: status.HTTP_501_NOT_IMPLEMENTED,
 }
 
 # What every operation may answer besides its success: published once for all routes, so the

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # 日报/周报/月报 sent by the beat from this Beijing hour, for the last finished period of each kind.
     briefing_hour: int = 8
     briefing_periods: list[BriefingPeriod] = Field(default_factory=lambda: list(BRIEFING_PERIODS))
+    # A sent briefing's download link (WeCom/DingTalk) works without a login for this many days.
+    briefing_link_days: int = Field(default=7, ge=1, le=90)
 
     # Analysis config files (defaults are inside core/analysis/data).
     taxonomy_path: str = ""

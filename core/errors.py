@@ -23,3 +23,7 @@ class InvalidInput(DomainError):
 
 class TooLarge(DomainError):
     """The input is bigger than this system takes at once (a file, a body, a row count)."""
+
+
+class Unavailable(DomainError):
+    """This installation cannot do it (a converter or tool is not installed)."""

@@ -7,6 +7,7 @@ from core.duty.models import DutyShift, HandoverLog, StaffPost
 from core.events.models import Event
 from core.mentions.models import Mention
 from core.notify.models import Notification, NotificationChannel
+from core.reports.models import BriefingDocument
 from core.sources.models import Source
 from core.tickets.models import Response, Ticket, TicketTimeline
 from core.topics.models import MentionTrack, Track
@@ -16,6 +17,7 @@ from core.users.models import User
 __all__ = [
     "Alert",
     "AuditLog",
+    "BriefingDocument",
     "CalendarDay",
     "DutyShift",
     "Event",

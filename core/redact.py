@@ -109,15 +109,44 @@ def url_secrets(url: str) -> list[str]:
     return found
 
 
+# A secret query value in a bare path (an access log line has no scheme: "GET /x?token=... HTTP/1.1").
+_PATH_QUERY_SECRET = re.compile(r"([?&]([A-Za-z_][A-Za-z0-9_-]*)=)([^&\s\"'#]+)")
+
+
+def _mask_path_queries(text: str) -> str:
+    return _PATH_QUERY_SECRET.sub(
+        lambda m: m.group(1) + mask(m.group(3)) if is_secret_name(m.group(2)) else m.group(0), text)
+
+
+def _clean(text: str) -> str:
+    return _mask_path_queries(redact_text(text))
+
+
 class RedactingFilter(logging.Filter):
-    """Masks URLs' keys and passwords in a logger's records (httpx logs every request's URL)."""
+    """Masks URLs' keys and passwords in a logger's records (httpx logs every request's URL, the
+    server's access log every path with its query)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            # Clean each argument and keep the tuple: a formatter may unpack it (uvicorn's access
+            # log reads client, method, path, version and status from record.args).
+            record.args = tuple(self._clean_arg(a) for a in record.args)
+            if isinstance(record.msg, str):
+                record.msg = _clean(record.msg)
+            return True
         message = record.getMessage()
-        cleaned = redact_text(message)
+        cleaned = _clean(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+    @staticmethod
+    def _clean_arg(value: Any) -> Any:
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        text = str(value)  # an httpx.URL too
+        cleaned = _clean(text)
+        return value if cleaned == text else cleaned
 
 
 _FILTER = RedactingFilter()

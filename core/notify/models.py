@@ -119,6 +119,8 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = time_field()
     last_error: str = Field(default="", max_length=1000)
     digest_id: int | None = Field(default=None, foreign_key="notification.id")
+    # A briefing's Word file: attached to an e-mail (robots get a download link in the body).
+    document_id: int | None = Field(default=None, foreign_key="briefing_document.id")
     created_at: datetime = created_at_field()
 
 
@@ -139,8 +141,14 @@ class NotificationPublic(SQLModel):
     sent_at: datetime | None
     last_error: str
     digest_id: int | None
+    document_id: int | None = None  # a briefing's Word file (attached to e-mails)
     created_at: datetime
 
     @field_serializer("last_error")
     def _masked_error(self, error: str) -> str:
         return redact_text(error)
+
+    @field_serializer("body", "link")
+    def _masked_links(self, text: str) -> str:
+        # A briefing's download link carries a token that opens the file without a login.
+        return redact_text(text)

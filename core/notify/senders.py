@@ -132,6 +132,21 @@ def _post(url: str, body: dict[str, Any] | bytes, headers: dict[str, str]) -> by
     return res.content
 
 
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _document(document_id: int) -> tuple[str, bytes]:
+    """The stored Word file of a briefing (read when the mail goes out, not kept in the outbox)."""
+    from core.db import session_scope
+    from core.reports.models import BriefingDocument
+
+    with session_scope() as session:
+        doc = session.get(BriefingDocument, document_id)
+        if doc is None or not doc.content:
+            raise SendError(f"报告文件不存在或已清理: {document_id}")
+        return doc.filename, bytes(doc.content)
+
+
 def _send_email(channel: NotificationChannel, message: Notification) -> None:
     settings = get_settings()
     # Addresses and the subject go into headers: one line each, or a header could be forged
@@ -156,6 +171,10 @@ def _send_email(channel: NotificationChannel, message: Notification) -> None:
     mail["Message-ID"] = "<{}@yuqing>".format(
         "".join(c if c.isalnum() or c in ".-_" else "." for c in message.dedupe_key))
     mail.set_content(message.body)
+    if message.document_id is not None:
+        name, content = _document(message.document_id)
+        maintype, subtype = DOCX_TYPE.split("/", 1)
+        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     sending = False
     try:
         with smtplib.SMTP(host, port, timeout=settings.notify_timeout_seconds) as smtp:

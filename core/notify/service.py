@@ -49,6 +49,7 @@ class Notice:
     unit_id: int | None = None
     ticket_id: int | None = None
     alert_id: int | None = None
+    document_id: int | None = None  # a briefing's Word file, attached to e-mails
 
 
 @dataclass
@@ -178,7 +179,7 @@ def enqueue(*, session: Session, notice: Notice, now: datetime | None = None) ->
                            body=notice.body, link=notice.link,
                            recipients=[asdict(r) for r in notice.recipients],
                            ticket_id=notice.ticket_id, alert_id=notice.alert_id,
-                           next_attempt_at=now, created_at=now)
+                           document_id=notice.document_id, next_attempt_at=now, created_at=now)
         try:  # a second scheduler or a retried task racing on the same notice
             with session.begin_nested():
                 session.add(row)

@@ -13,24 +13,37 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
-# Preferred CJK faces, first found wins (Noto Sans CJK from fonts-noto-cjk, then other common ones).
+# Preferred CJK families, first installed wins. The Noto CJK .ttc holds one face per region and
+# its first face is the Japanese one (JP glyph shapes for some hanzi): the Simplified Chinese
+# face is asked for by family name (matplotlib >= 3.10 registers every face of a collection).
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "Source Han Sans CN",
+                "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei")
+# Files to register when matplotlib's font cache predates the font's installation.
 CJK_FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular",
-                  "wqy-microhei.ttc", "wqy-zenhei.ttc", "SourceHanSansSC-Regular", "NotoSerifCJK-Regular.ttc")
+                  "SourceHanSansSC-Regular", "wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSerifCJK-Regular.ttc")
+
+
+def _installed_family() -> str | None:
+    from matplotlib import font_manager
+
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in names), None)
 
 
 @cache
 def cjk_font() -> str | None:
-    """The family name of an installed CJK font, registered with matplotlib; None if there is none."""
+    """The family name of an installed Simplified Chinese font known to matplotlib; None if none."""
     from matplotlib import font_manager
 
-    files = font_manager.findSystemFonts()
-    for wanted in CJK_FONT_FILES:
-        for path in files:
-            if path.rsplit("/", 1)[-1].startswith(wanted):
-                font_manager.fontManager.addfont(path)
-                return str(font_manager.FontProperties(fname=path).get_name())
-    log.warning("no CJK font installed (apt-get install fonts-noto-cjk): chart labels will not render")
-    return None
+    family = _installed_family()
+    if family is None:
+        for path in font_manager.findSystemFonts():
+            if path.rsplit("/", 1)[-1].startswith(CJK_FONT_FILES):
+                font_manager.fontManager.addfont(path)  # every face of a .ttc
+        family = _installed_family()
+    if family is None:
+        log.warning("no CJK font installed (apt-get install fonts-noto-cjk): chart labels will not render")
+    return family
 
 
 def _figure(width: float = 7.0, height: float = 3.2) -> tuple[object, object]:

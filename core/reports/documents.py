@@ -7,16 +7,32 @@ from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
 
-def _chinese_font(doc: Any, name: str = "宋体") -> None:
-    """Word picks the East Asian font from w:eastAsia; without it Chinese falls back to a Latin face."""
+def _chinese_font(doc: Any, name: str = "宋体", heading: str = "黑体") -> None:
+    """Word picks the East Asian font from w:eastAsia; without it Chinese falls back to a Latin face.
+
+    The text is also marked Simplified Chinese (python-docx's template says en-US): where 宋体/黑体
+    are not installed (LibreOffice making the PDF on Linux) the fallback face is chosen by that
+    language, so it is the SC face of Noto CJK and not the collection's Japanese first face.
+    """
     style = doc.styles["Normal"]
     style.font.name = name
     style.font.size = Pt(12)
     style.element.rPr.rFonts.set(qn("w:eastAsia"), name)
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    for heading_style in ("Title", "Heading 1", "Heading 2", "Heading 3"):
+        fonts = doc.styles[heading_style].element.get_or_add_rPr().get_or_add_rFonts()
+        fonts.set(qn("w:eastAsia"), heading)
 
 
 def annual_docx(figures: dict[str, Any]) -> bytes:

@@ -39,3 +39,87 @@ def test_each_finished_period_is_sent_once_from_the_hour_on(session: Session) ->
             "briefing:daily:2026-03-02"]
     keys = session.exec(select(Notification.dedupe_key).order_by(col(Notification.id))).all()
     assert len(keys) == len(set(keys)) == 4
+
+
+def test_a_sent_file_is_dropped_a_month_after_its_link_expired(session: Session) -> None:
+    from datetime import timedelta
+
+    from core.reports.models import BriefingDocument
+
+    with time_machine.travel(MONDAY, tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    sent = session.exec(select(BriefingDocument)).all()
+    assert len(sent) == 3 and all(d.content.startswith(b"PK") for d in sent)
+    expiry = max(d.expires_at for d in sent)
+    with time_machine.travel(expiry + briefing_send.KEEP_AFTER_EXPIRY - timedelta(minutes=1), tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    for doc in sent:
+        session.refresh(doc)
+    assert all(d.content for d in sent)  # not yet
+    with time_machine.travel(expiry + briefing_send.KEEP_AFTER_EXPIRY + timedelta(minutes=1), tick=False):
+        briefing_send.send(session=session)
+    session.commit()
+    for doc in sent:
+        session.refresh(doc)
+    assert [d.content for d in sent] == [b""] * 3
+    assert len(session.exec(select(BriefingDocument)).all()) > 3  # the later periods were sent meanwhile
+
+
+def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) -> None:
+    """Beat B starts while beat A's transaction is still open: B renders, then waits on the document's
+    unique key, and when A commits B finds the period sent and queues nothing."""
+    import threading
+    import time
+
+    import pytest
+    import sqlalchemy as sa
+
+    from core.reports.models import BriefingDocument
+
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        pytest.skip("several beat processes share a PostgreSQL database (embedded SQLite mode runs no beat)")
+    session.add(NotificationChannel(name="领导群", kind="webhook", url="http://127.0.0.1:9/hook"))
+    make_event(session, title="站前小区暖气不热", topic="heating", at=datetime(2026, 3, 1, 10, 0, tzinfo=SHANGHAI))
+    session.commit()
+    got_b: list[list[Notification]] = []
+    with time_machine.travel(MONDAY, tick=False):
+        a = Session(bind)
+        rows_a = briefing_send.send(session=a)  # A's rows are written, not yet committed
+
+        def beat_b() -> None:
+            with Session(bind) as b:
+                got_b.append(briefing_send.send(session=b))
+                b.commit()
+
+        thread = threading.Thread(target=beat_b)
+        thread.start()
+        with bind.connect() as watch:  # until B waits on A's uncommitted key (bounded)
+            for _ in range(600):
+                if watch.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                         " AND datname = current_database()")).scalar():
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("beat B never waited on beat A")
+        a.commit()
+        a.close()
+        thread.join(timeout=60)
+    assert len(rows_a) == 3 and got_b == [[]]
+    assert len(session.exec(select(BriefingDocument)).all()) == 3
+    assert len(session.exec(select(Notification)).all()) == 3
+
+
+def test_the_notice_names_grades_as_offices_write_them_and_keeps_titles_inert() -> None:
+    from datetime import date
+
+    data = {"office": "站前街道办事处", "period": "daily", "period_label": "日报", "since": date(2026, 3, 1),
+            "until": date(2026, 3, 1), "figures": [], "overdue": [], "silent_sources": [], "opinion": "",
+            "top_events": [{"title": "未定级的事", "grade": None, "ticket_state_label": ""},
+                           {"title": "[点我](http://evil.example)", "grade": "II", "ticket_state_label": "处置中"}]}
+    _, body, _ = briefing_send.compose(data, "http://127.0.0.1:8000/api/reports/briefing/documents/1/file?token=t")
+    assert "未定级的事（未分级，未开单）" in body and "（II级（重大），处置中）" in body
+    assert "](http" not in body and "http://evil" not in body
+    assert "下载 Word 报告（链接 7 天内有效）：http://127.0.0.1:8000/api/reports/briefing/documents/1/file" in body

@@ -3,6 +3,7 @@
 import io
 from datetime import datetime, timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
 
@@ -71,3 +72,37 @@ def test_the_xlsx_is_fit_to_print_and_holds_no_formula(session: Session) -> None
     assert sheet.print_title_rows == "$1:$2"
     widths = {name: sheet.column_dimensions[row[name].column_letter].width for name in header}
     assert widths["序号"] < widths["发布时间"] < widths["标题"] <= 40
+
+
+@pytest.mark.parametrize(("answer_after", "close_at", "expected"), [
+    # The clocks' case: opened Tue 09-30 10:00, five working days after National Day and its 调休
+    # Saturday end Tue 10-14 23:59; a grade IV answer is due in 48 hours.
+    (timedelta(hours=48), datetime(2025, 10, 14, 23, 59, tzinfo=SHANGHAI), ("是", "是")),  # on the minute
+    (timedelta(hours=48, minutes=1), datetime(2025, 10, 15, 0, 1, tzinfo=SHANGHAI), ("否", "否")),
+    (timedelta(hours=2), datetime(2025, 10, 11, 10, 0, tzinfo=SHANGHAI), ("是", "是")),  # on the 调休 Saturday
+], ids=["on-the-deadline", "a-minute-late", "closed-on-the-make-up-saturday"])
+def test_on_time_follows_the_clock_tests_national_day_case(
+        session: Session, answer_after: timedelta, close_at: datetime, expected: tuple[str, str]) -> None:
+    opened = datetime(2025, 9, 30, 10, 0, tzinfo=SHANGHAI)
+    unit = make_unit(session, name="城管中队")
+    ticket, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id,
+                                        actor_id=None, unit_id=unit.id, opened_at=opened)
+    assert ticket.id is not None
+    tickets.record_response(session=session, ticket_id=ticket.id, actor_id=None, response_in=ResponseCreate(
+        channel="wechat", title="回应", published_at=opened + answer_after))
+    tickets.transition(session=session, ticket_id=ticket.id, to_state="closed", actor_id=None, at=close_at)
+    session.commit()
+    start, end = year_bounds(2025)
+    row = next(r for r in ledger.rows(session=session, start=start, end=end) if r["工单编号"] == ticket.id)
+    assert row["办结时限"] == "2025-10-14 23:59"
+    assert (row["回应按时"], row["办结按时"]) == expected
+
+
+def test_an_open_ticket_past_its_deadline_says_late_not_blank(session: Session) -> None:
+    unit = make_unit(session, name="城管中队")
+    ticket, _ = tickets.open_from_event(session=session, event_id=make_event(session, grade="IV").id,
+                                        actor_id=None, unit_id=unit.id, opened_at=OPENED)
+    session.commit()
+    start, end = year_bounds(2025)
+    row = next(r for r in ledger.rows(session=session, start=start, end=end) if r["工单编号"] == ticket.id)
+    assert (row["回应按时"], row["办结按时"]) == ("否（超期未完成）", "否（超期未完成）")

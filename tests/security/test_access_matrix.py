@@ -145,6 +145,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/sources/import-opml"): Rule(ADMIN, body=form_file("feeds.opml", OPML)),
     ("GET", "/api/reports/annual"): Rule(DISPATCH),
     ("GET", "/api/reports/briefing"): Rule(DISPATCH),
+    ("GET", "/api/reports/formats"): Rule(DISPATCH),
+    ("POST", "/api/reports/briefing/send"): Rule(DISPATCH, body=j({"period": "daily"})),
+    # The download link of a sent briefing: no login, the token in its query decides (404 without).
+    ("GET", "/api/reports/briefing/documents/{document_id}/file"): Rule(PUBLIC),
     # Office-wide figures: a handler works from /api/workspace, which is scoped to his unit.
     ("GET", "/api/dashboard/summary"): Rule(DISPATCH),
     ("GET", "/api/duty/shifts"): Rule(ALL),

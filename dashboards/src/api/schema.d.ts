@@ -838,6 +838,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/briefing/documents/{document_id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Briefing Document File
+         * @description 报送消息里的下载链接（免登录）：令牌正确且未过期时返回当时报送的 Word 文件；每次下载均记录。
+         */
+        get: operations["briefing_document_file_api_reports_briefing_documents__document_id__file_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/briefing/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Briefing Send Now
+         * @description 立即报送：按所填研判意见生成 Word 报告，发往已启用的通知渠道（邮件附文件，企业微信/钉钉发下载链接）。
+         *
+         *     下载链接免登录、限期有效（briefing_link_days），每次下载记入操作日志。没有可用渠道时 409。
+         */
+        post: operations["briefing_send_now_api_reports_briefing_send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/formats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report Formats
+         * @description 可导出的报告格式：PDF 仅在服务器装有 LibreOffice 时可用。
+         */
+        get: operations["report_formats_api_reports_formats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sources": {
         parameters: {
             query?: never;
@@ -1839,6 +1901,43 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** BriefingSendIn */
+        BriefingSendIn: {
+            /**
+             * Date
+             * @description 报告所在日（北京时间），默认今天
+             */
+            date?: string | null;
+            /**
+             * Opinion
+             * @description 研判意见
+             * @default
+             */
+            opinion: string;
+            /**
+             * Period
+             * @default daily
+             * @enum {string}
+             */
+            period: "daily" | "weekly" | "monthly";
+        };
+        /** BriefingSendOut */
+        BriefingSendOut: {
+            /**
+             * Channels
+             * @description 已加入发送队列的渠道数
+             */
+            channels: number;
+            /** Document Id */
+            document_id: number;
+            /** Filename */
+            filename: string;
+            /**
+             * Link Expires At
+             * Format: date-time
+             */
+            link_expires_at: string;
+        };
         /**
          * CalendarDayIn
          * @description An entered day (upsert on the date).
@@ -2746,6 +2845,8 @@ export interface components {
             dedupe_key: string;
             /** Digest Id */
             digest_id: number | null;
+            /** Document Id */
+            document_id?: number | null;
             /** Failed At */
             failed_at?: string | null;
             /** Id */
@@ -2888,6 +2989,28 @@ export interface components {
         Reason: {
             /** Reason */
             reason: string;
+        };
+        /**
+         * ReportFormats
+         * @description What this installation can export (the page offers only these).
+         */
+        ReportFormats: {
+            /**
+             * Briefing
+             * @description 舆情日报/周报/月报可用的 format 值
+             */
+            briefing: string[];
+            /**
+             * Pdf
+             * @description 是否可导出 PDF（服务器装有 LibreOffice）
+             */
+            pdf: boolean;
+            /**
+             * Pdf Note
+             * @description 不可导出 PDF 时的原因
+             * @default
+             */
+            pdf_note: string;
         };
         /** ResponseCreate */
         ResponseCreate: {
@@ -8553,8 +8676,8 @@ export interface operations {
                 date?: string | null;
                 /** @description 研判意见（值班员填写） */
                 opinion?: string;
-                /** @description json 或 docx */
-                format?: "json" | "docx";
+                /** @description json、docx，或 pdf（见 /api/reports/formats） */
+                format?: "json" | "docx" | "pdf";
             };
             header?: never;
             path?: never;
@@ -8562,7 +8685,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON，或 format=docx 时的 Word 文档 */
+            /** @description JSON，或 format=docx/pdf 时的 Word/PDF 文档 */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -8571,7 +8694,303 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                    "application/pdf": unknown;
                     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 服务器无法导出 PDF（未安装 LibreOffice） */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    briefing_document_file_api_reports_briefing_documents__document_id__file_get: {
+        parameters: {
+            query: {
+                /** @description 报送消息中的下载令牌 */
+                token: string;
+            };
+            header?: never;
+            path: {
+                document_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description 报送的 Word 报告 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    briefing_send_now_api_reports_briefing_send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BriefingSendIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BriefingSendOut"];
+                };
+            };
+            /** @description 请求体无法解析 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 未登录或登录已失效 */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 当前账号无权执行此操作 */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 记录不存在 */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 与当前状态冲突（不允许的流转、重复记录） */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 请求体超过上限 */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 参数有误：detail 为说明，errors 为逐项原因 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description 请求过于频繁，请稍后再试 */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_formats_api_reports_formats_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportFormats"];
                 };
             };
             /** @description 请求体无法解析 */
