@@ -21,6 +21,7 @@ from core.analysis.config import (
     load_taxonomy,
 )
 from core.analysis.features import fast_char_grams
+from core.analysis.hazards import find_hazards
 from core.analysis.model import (
     LinearTextModel,
     doc_features,
@@ -233,6 +234,8 @@ class Analyzer:
         senti_label, senti_score, senti_model = self._sentiment(senti, senti_decision)
         place = match_places(full, self.gazetteer, grams, present)
         sensitive = find_sensitive(full, self.taxonomy, present)
+        hazards = find_hazards(full)
+        sensitive.extend(h.term for h in hazards if h.term not in sensitive)
         verdict = judge(full, place, self.gazetteer, self.relevance, grams, tokens)
         relevant = place.relevant
         ignored: list[str] = []
@@ -242,7 +245,10 @@ class Analyzer:
             topic_scores = {**topic_scores, "other": round(max(topic_scores.get("other", 0.0), best + 0.01), 4)}
             topics = ["other"]
             relevant = False
-            ignored, sensitive = sensitive, []
+            ignored, sensitive, hazards = sensitive, [], []
+        if hazards and verdict.public and "safety" not in topics:
+            # a hazard told without the topic's words is still a safety matter (at least secondary)
+            topics = ["safety"] if topics == ["other"] else [*topics, "safety"]
         risk = mention_risk(
             topics=topics,
             sentiment_score=senti_score,
@@ -289,6 +295,8 @@ class Analyzer:
                 "achievement": senti.achievement,
             },
             "sensitive_terms": sensitive,
+            **({"hazards": [{"family": h.family, "term": h.term, "floor": h.floor, "matched": h.matched}
+                            for h in hazards]} if hazards else {}),
             "other_signals": other_terms,
             "month": month,
             "traditional_converted": norm_body.converted,
