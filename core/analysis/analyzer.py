@@ -21,7 +21,7 @@ from core.analysis.config import (
     load_taxonomy,
 )
 from core.analysis.features import fast_char_grams
-from core.analysis.hazards import find_hazards
+from core.analysis.hazards import find_hazards, load_hazards
 from core.analysis.model import (
     LinearTextModel,
     doc_features,
@@ -39,7 +39,7 @@ from core.analysis.simhash import simhash, simhash_tokens
 from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.2.0"
+ANALYZER_VERSION = "1.3.0"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0
@@ -424,5 +424,5 @@ def config_fingerprint() -> str:
     """A short digest of the loaded configuration (for cache keys)."""
     tax, lex, gaz = load_taxonomy(), load_sentiment(), load_gazetteer()
     rel = load_relevance(gaz)
-    key = f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}:{rel.digest}"
+    key = f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}:{rel.digest}:{load_hazards().digest}"
     return hashlib.sha1(key.encode()).hexdigest()[:12]

@@ -30,6 +30,7 @@ class Family:
     floor: str
     patterns: tuple[re.Pattern[str], ...]
     figurative: tuple[re.Pattern[str], ...]
+    supersedes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def load_hazards(path: Path = HAZARDS_PATH) -> HazardRules:
             floor=floor,
             patterns=tuple(re.compile(p) for p in spec.get("patterns") or ()),
             figurative=tuple(re.compile(p) for p in spec.get("figurative") or ()),
+            supersedes=tuple(str(x) for x in spec.get("supersedes") or ()),
         ))
     return HazardRules(
         families=tuple(fams),
@@ -78,7 +80,9 @@ def load_hazards(path: Path = HAZARDS_PATH) -> HazardRules:
 
 def _literal(text: str, m: re.Match[str], fam: Family, negation: re.Pattern[str]) -> bool:
     start, end = m.span()
-    if negation.search(text[max(0, start - 5):start]):
+    # the negation may stand before the whole phrase (没有燃气味) or before its last word (冒烟，差点起火)
+    last = m.start(m.lastindex) if m.lastindex else start
+    if any(negation.search(text[max(0, p - 5):p]) for p in {start, last}):
         return False
     for fig in fam.figurative:
         for f in fig.finditer(text, max(0, start - 8), min(len(text), end + 8)):
@@ -99,6 +103,8 @@ def find_hazards(text: str, rules: HazardRules | None = None) -> list[Hazard]:
             if hit is not None:
                 found.append(Hazard(fam.code, fam.term, fam.floor, hit.group(0)))
                 break
+    dropped = {code for fam in rules.families if any(h.family == fam.code for h in found) for code in fam.supersedes}
+    found = [h for h in found if h.family not in dropped]
     order = {"I": 0, "II": 1, "III": 2, "IV": 3}
     found.sort(key=lambda h: order[h.floor])
     return found

@@ -134,12 +134,13 @@ HAZARD_TABLE = [
      "a fire under way is an incident (较大) even before anyone is hurt"),
     ("站前街道粮栈社区小区配电箱一直在打火，电线都烧焦了", "电线打火", "IV", "sparks and burnt wires: hazard report"),
     ("东站社区3号楼外墙开裂很严重，墙皮一块块往下掉", "房屋开裂", "IV", "cracked wall: hazard report"),
-    ("站前街道东站社区楼顶的冰溜子一米多长，随时可能掉下来砸到人", "高空坠物隐患", "IV", "falling objects: hazard report"),
-    ("站前街道东站社区单元电梯突然下坠了好几层，吓死人了", "电梯险情", "IV", "an elevator that fell, nobody inside now"),
+    ("站前街道东站社区楼顶的冰溜子一米多长，随时可能掉下来砸到人", "高空坠物隐患", "IV", "falling objects"),
+    ("站前街道东站社区单元电梯突然下坠了好几层，吓死人了", "电梯险情", "IV", "an elevator fell"),
     ("站前街道东站社区我妈被困在电梯里半个小时了，物业电话打不通", "电梯困人", "II",
      "a person trapped: 61号 人员被困, at least 重大 whatever the volume"),
     ("站前街道昨晚暴雨，东站社区地下车库进水，好多车被淹了", "积水倒灌", "IV", "flooding: hazard report"),
     ("站前街道东站社区门口路中间塌了个大坑，晚上看不清很危险", "路面塌陷", "IV", "a hole in the road: hazard report"),
+    ("站前街道永安小区楼道电动车充电冒烟，差点起火", "冒烟隐患", "IV", "smoke, no fire yet (差点起火 is no fire)"),
 ]
 
 
@@ -200,6 +201,33 @@ def test_it_holds_on_a_set_written_after_the_model_was_frozen() -> None:
     others = [t for r, t in zip(rows, topics, strict=True) if r["topic"] == "other"]
     assert sum(t == "other" for t in others) >= 17
     assert sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows) >= 0.85
+
+
+def test_it_holds_on_a_second_set_written_after_the_idf_change_was_frozen() -> None:
+    """69 posts over all topics (22 hard `other`: figurative 停电/断电/供暖, adverts, recipes,
+    a drama, consumer disputes, other cities, a fire in another province), written after
+    IDF_POWER, training.jsonl and the lexicons were fixed and measured once, not tuned on:
+    topic macro-F1 0.887, other 20/22, sentiment 0.826 (news of work done read as neutral and
+    neutral questions read as negative are the misses). Thresholds sit just under that."""
+    import io
+    import json
+    from pathlib import Path
+
+    from sklearn.metrics import f1_score
+
+    from core.analysis import classify_lines
+
+    path = Path(__file__).parent / "fixtures" / "holdout_after_idf_freeze.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    out = io.StringIO()
+    classify_lines(io.StringIO("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)), out)
+    got = [json.loads(x) for x in out.getvalue().splitlines()]
+    topics = [g["topics"][0] for g in got]
+    assert f1_score([r["topic"] for r in rows], topics, average="macro") >= 0.86
+    others = [t for r, t in zip(rows, topics, strict=True) if r["topic"] == "other"]
+    assert len(others) == 22
+    assert sum(t == "other" for t in others) >= 19
+    assert sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows) >= 0.8
 
 
 def test_real_weibo_posts_about_another_city_are_other() -> None:
