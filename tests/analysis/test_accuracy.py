@@ -244,3 +244,14 @@ def test_real_weibo_posts_about_another_city_are_other() -> None:
     results = [analyze(t) for t in posts]
     assert sum(a.topics == ["other"] for a in results) >= 0.97 * len(posts)
     assert all(a.risk <= 0.05 for a in results if a.explain["public_matter"] is False)
+
+
+def test_every_hazard_term_has_a_weight_and_a_floor() -> None:
+    from core.analysis.config import load_taxonomy
+    from core.analysis.hazards import hazard_floors, load_hazards
+
+    weights = load_taxonomy().sensitive_terms
+    fams = load_hazards().families
+    assert len({f.term for f in fams}) == len(fams)
+    assert all(f.term in weights for f in fams)  # the per-mention risk weighs them
+    assert set(hazard_floors().values()) <= {"II", "III", "IV"}
