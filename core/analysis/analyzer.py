@@ -21,6 +21,7 @@ from core.analysis.config import (
     load_taxonomy,
 )
 from core.analysis.features import fast_char_grams
+from core.analysis.hazards import find_hazards, load_hazards
 from core.analysis.model import (
     LinearTextModel,
     doc_features,
@@ -38,7 +39,7 @@ from core.analysis.simhash import simhash, simhash_tokens
 from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.2.0"
+ANALYZER_VERSION = "1.3.0"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0
@@ -233,6 +234,8 @@ class Analyzer:
         senti_label, senti_score, senti_model = self._sentiment(senti, senti_decision)
         place = match_places(full, self.gazetteer, grams, present)
         sensitive = find_sensitive(full, self.taxonomy, present)
+        hazards = find_hazards(full)
+        sensitive.extend(h.term for h in hazards if h.term not in sensitive)
         verdict = judge(full, place, self.gazetteer, self.relevance, grams, tokens)
         relevant = place.relevant
         ignored: list[str] = []
@@ -242,7 +245,10 @@ class Analyzer:
             topic_scores = {**topic_scores, "other": round(max(topic_scores.get("other", 0.0), best + 0.01), 4)}
             topics = ["other"]
             relevant = False
-            ignored, sensitive = sensitive, []
+            ignored, sensitive, hazards = sensitive, [], []
+        if hazards and verdict.public and "safety" not in topics:
+            # a hazard told without the topic's words is still a safety matter (at least secondary)
+            topics = ["safety"] if topics == ["other"] else [*topics, "safety"]
         risk = mention_risk(
             topics=topics,
             sentiment_score=senti_score,
@@ -289,6 +295,8 @@ class Analyzer:
                 "achievement": senti.achievement,
             },
             "sensitive_terms": sensitive,
+            **({"hazards": [{"family": h.family, "term": h.term, "floor": h.floor, "matched": h.matched}
+                            for h in hazards]} if hazards else {}),
             "other_signals": other_terms,
             "month": month,
             "traditional_converted": norm_body.converted,
@@ -416,5 +424,5 @@ def config_fingerprint() -> str:
     """A short digest of the loaded configuration (for cache keys)."""
     tax, lex, gaz = load_taxonomy(), load_sentiment(), load_gazetteer()
     rel = load_relevance(gaz)
-    key = f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}:{rel.digest}"
+    key = f"{ANALYZER_VERSION}:{tax.digest}:{lex.digest}:{gaz.digest}:{rel.digest}:{load_hazards().digest}"
     return hashlib.sha1(key.encode()).hexdigest()[:12]

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from core.analysis.config import load_taxonomy
+from core.analysis.hazards import hazard_floors, hazard_labels
 
 # score thresholds for grades, highest first
 GRADE_THRESHOLDS: tuple[tuple[str, float], ...] = (("I", 0.8), ("II", 0.62), ("III", 0.42), ("IV", 0.3))
@@ -169,6 +170,9 @@ def grade_event(
             grade = name
             break
     terms = set(sensitive_terms)
+    # Safety hazards told without the hazard word (core.analysis.hazards): their family's floor.
+    floors = hazard_floors()
+    hazards = [t for t in sensitive_terms if t in floors]
     # Posts about other places or no public matter carry no sensitive terms (see
     # core.analysis.relevance), so these floors apply whatever the volume, local or not yet
     # confirmed local.
@@ -176,6 +180,12 @@ def grade_event(
     if "受伤" in terms and terms & _FLOOR_III and "人员伤亡" not in signals:
         signals.insert(0, "人员伤亡")  # people hurt in a fire, explosion, collapse
     floor: str | None = None
+    for t in hazards:
+        if floors[t] == "II":
+            if "人员被困" not in signals:
+                signals.append("人员被困")
+        elif floor is None or _rank(floors[t]) < _rank(floor):
+            floor = floors[t]
     if terms & _FLOOR_III:
         floor = "III"
     if signals:
@@ -184,6 +194,9 @@ def grade_event(
         grade = floor
         score = max(score, dict(GRADE_THRESHOLDS)[floor])
     reason = _reason(f, mention_count, engagement, engagement_2h_ago, sensitive_terms)
+    labels = hazard_labels()
+    if hazards and not signals:
+        reason = f"安全隐患：{'、'.join(labels[t] for t in hazards)}（至少按{floor}级提醒值班员），{reason}"
     if signals:
         reason = f"出现{'、'.join(signals)}（依国办发〔2016〕61号至少按重大舆情处置），{reason}"
     return grade, round(score, 4), reason

@@ -125,6 +125,55 @@ def test_grading_table_an_official_report_of_work_done_gets_no_grade() -> None:
     assert grade is None
 
 
+# Safety hazards told without the hazard word (core/analysis/hazards.py, data/hazards.yaml):
+# one local post, no heat. The grade each must get and why.
+HAZARD_TABLE = [
+    ("站前街道东站社区5号楼楼道里一股燃气味，好几天了，怀疑漏气，打燃气公司电话没人接", "疑似燃气泄漏", "IV",
+     "a suspected gas leak is a hazard report: an alert (IV), not yet an incident"),
+    ("东站社区我家楼下那户阳台在冒黑烟，好像着火了，已经打了119", "冒烟起火", "III",
+     "a fire under way is an incident (较大) even before anyone is hurt"),
+    ("站前街道粮栈社区小区配电箱一直在打火，电线都烧焦了", "电线打火", "IV", "sparks and burnt wires: hazard report"),
+    ("东站社区3号楼外墙开裂很严重，墙皮一块块往下掉", "房屋开裂", "IV", "cracked wall: hazard report"),
+    ("站前街道东站社区楼顶的冰溜子一米多长，随时可能掉下来砸到人", "高空坠物隐患", "IV", "falling objects"),
+    ("站前街道东站社区单元电梯突然下坠了好几层，吓死人了", "电梯险情", "IV", "an elevator fell"),
+    ("站前街道东站社区我妈被困在电梯里半个小时了，物业电话打不通", "电梯困人", "II",
+     "a person trapped: 61号 人员被困, at least 重大 whatever the volume"),
+    ("站前街道昨晚暴雨，东站社区地下车库进水，好多车被淹了", "积水倒灌", "IV", "flooding: hazard report"),
+    ("站前街道东站社区门口路中间塌了个大坑，晚上看不清很危险", "路面塌陷", "IV", "a hole in the road: hazard report"),
+    ("站前街道永安小区楼道电动车充电冒烟，差点起火", "冒烟隐患", "IV", "smoke, no fire yet (差点起火 is no fire)"),
+]
+
+
+@pytest.mark.parametrize(("text", "term", "grade", "why"), HAZARD_TABLE)
+def test_grading_table_a_hazard_without_the_hazard_word_is_graded(text: str, term: str, grade: str, why: str) -> None:
+    a = analyze(text)
+    assert term in a.sensitive_terms, (why, a.explain)
+    assert "safety" in a.topics, a.topics  # at least as a secondary topic (冰溜子 may lead with snow)
+    assert any(h["term"] == term for h in a.explain["hazards"])  # type: ignore[union-attr]
+    got, _, reason = _grade(sensitive_terms=a.sensitive_terms, negative_ratio=1.0, max_risk=a.risk,
+                            relevant=a.relevant)
+    assert got == grade, (why, got, reason)
+    assert ("61号" in reason) if grade == "II" else ("安全隐患" in reason), reason
+
+
+@pytest.mark.parametrize("text", [
+    "气得我头顶冒烟，老板又让加班",  # figurative
+    "自行车车胎漏气了，楼下修车铺关门",  # a tyre, not gas
+    "我裂开了，这次考试又挂了",
+    "这部电视剧里女主家着火了，男主冲进去救人",  # a drama
+    "楼道里已经没有燃气味了，燃气公司来人检查过",  # negated
+    "经抢修，东站社区燃气管道漏气已处置完毕，隐患已消除",  # dealt with
+    "今天吃火锅，锅里冒烟了哈哈",
+    "困死了，在电梯里都差点睡着",  # sleepy, not trapped
+    "山东某市一小区楼道燃气味很大，居民怀疑漏气",  # another place
+])
+def test_a_figurative_denied_resolved_or_distant_hazard_word_is_no_hazard(text: str) -> None:
+    a = analyze(text)
+    assert "hazards" not in a.explain, a.explain
+    got, _, _ = _grade(sensitive_terms=a.sensitive_terms, negative_ratio=0.0, max_risk=a.risk)
+    assert got is None
+
+
 def test_a_denied_trapping_is_no_signal() -> None:
     a = analyze("浑河南路一处燃气管道泄漏，抢修及时，无人被困，未造成人员伤亡")
     assert "被困" not in a.sensitive_terms and "伤亡" not in a.sensitive_terms
@@ -154,6 +203,33 @@ def test_it_holds_on_a_set_written_after_the_model_was_frozen() -> None:
     assert sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows) >= 0.85
 
 
+def test_it_holds_on_a_second_set_written_after_the_idf_change_was_frozen() -> None:
+    """69 posts over all topics (22 hard `other`: figurative 停电/断电/供暖, adverts, recipes,
+    a drama, consumer disputes, other cities, a fire in another province), written after
+    IDF_POWER, training.jsonl and the lexicons were fixed and measured once, not tuned on:
+    topic macro-F1 0.887, other 20/22, sentiment 0.826 (news of work done read as neutral and
+    neutral questions read as negative are the misses). Thresholds sit just under that."""
+    import io
+    import json
+    from pathlib import Path
+
+    from sklearn.metrics import f1_score
+
+    from core.analysis import classify_lines
+
+    path = Path(__file__).parent / "fixtures" / "holdout_after_idf_freeze.jsonl"
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    out = io.StringIO()
+    classify_lines(io.StringIO("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)), out)
+    got = [json.loads(x) for x in out.getvalue().splitlines()]
+    topics = [g["topics"][0] for g in got]
+    assert f1_score([r["topic"] for r in rows], topics, average="macro") >= 0.86
+    others = [t for r, t in zip(rows, topics, strict=True) if r["topic"] == "other"]
+    assert len(others) == 22
+    assert sum(t == "other" for t in others) >= 19
+    assert sum(r["sentiment"] == g["sentiment"] for r, g in zip(rows, got, strict=True)) / len(rows) >= 0.8
+
+
 def test_real_weibo_posts_about_another_city_are_other() -> None:
     """Hard negatives checked by rule: 3,485 real Weibo posts of the Fuzhou environment searches
     name 福州 and no place of ours, so none is a matter of this office (read in place, not
@@ -168,3 +244,14 @@ def test_real_weibo_posts_about_another_city_are_other() -> None:
     results = [analyze(t) for t in posts]
     assert sum(a.topics == ["other"] for a in results) >= 0.97 * len(posts)
     assert all(a.risk <= 0.05 for a in results if a.explain["public_matter"] is False)
+
+
+def test_every_hazard_term_has_a_weight_and_a_floor() -> None:
+    from core.analysis.config import load_taxonomy
+    from core.analysis.hazards import hazard_floors, load_hazards
+
+    weights = load_taxonomy().sensitive_terms
+    fams = load_hazards().families
+    assert len({f.term for f in fams}) == len(fams)
+    assert all(f.term in weights for f in fams)  # the per-mention risk weighs them
+    assert set(hazard_floors().values()) <= {"II", "III", "IV"}

@@ -312,8 +312,9 @@ def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: P
     # One lucky shuffle proves little: the bar holds on every one of several splits.
     with realdata(TAIDI).open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    scores = {seed: round(taidi_macro_f1(rows, seed, tmp_path), 3) for seed in (0, 1, 2, 3, 4)}
-    assert min(scores.values()) >= 0.80, scores
+    # The full sweep (10 stratified + 5 plain shuffled splits) is benchmarks/taidi_cv.py.
+    scores = {seed: round(taidi_macro_f1(rows, seed, tmp_path), 3) for seed in (0, 1, 2)}
+    assert min(scores.values()) >= 0.82, scores
 
 
 def test_it_generalises_to_a_blind_set_written_after_the_training_set() -> None:
