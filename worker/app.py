@@ -26,6 +26,7 @@ VISIBILITY_TIMEOUT = 3600
 # Per-task limits (soft, hard) in seconds: a stuck task is stopped instead of holding a slot.
 TIME_LIMITS: dict[str, tuple[float, float]] = {
     "yuqing.process_mention": (120, 180),
+    "yuqing.process_batch": (300, 360),
     "yuqing.deliver_notifications": (300, 360),
     "yuqing.crawl_due_sources": (1200, 1320),  # the crawl child is stopped at 900 s
 }

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from core.access import OFFICE, Scope
-from core.events.models import Event
+from core.events.models import Event, EventEngagement
 from core.mentions.models import Mention
 from core.timeutil import ensure_utc, utcnow
 
@@ -79,6 +79,118 @@ def find_same_story_event(*, session: Session, topic: str, places: list[str], bi
     return best[1] if best else None
 
 
+def time_spans(times: list[datetime], window: timedelta) -> list[tuple[datetime, datetime]]:
+    """The moments' windows [t - window, t + window], overlapping ones merged (sorted)."""
+    spans: list[tuple[datetime, datetime]] = []
+    for at in sorted(ensure_utc(t) for t in times):
+        lo, hi = at - window, at + window
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], hi)
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def band_candidates(*, session: Session, hashes: list[tuple[int, datetime]],
+                    window: timedelta) -> list[tuple[int, int, int, datetime]]:
+    """Clustered mentions sharing a SimHash band with one of `hashes` (value, moment) and seen
+    within the window of one of them: (id, simhash, event_id, seen_at), for a whole batch at once.
+
+    Each band is looked up with its (band, seen_at) index over the windows only, so the cost does
+    not grow with the history stored; the caller checks each pair's own window and distance.
+    """
+    if not hashes:
+        return []
+    bands_of = [simhash_bands(value) for value, _ in hashes]
+    columns = (Mention.simhash_b0, Mention.simhash_b1, Mention.simhash_b2, Mention.simhash_b3)
+    conds = []
+    for lo, hi in time_spans([at for _, at in hashes], window):
+        in_span = [i for i, (_, at) in enumerate(hashes) if lo <= ensure_utc(at) - window
+                   and ensure_utc(at) + window <= hi]
+        for n, column in enumerate(columns):
+            values = sorted({bands_of[i][n] for i in in_span})
+            conds.append(sa.and_(col(column).in_(values), col(Mention.seen_at) >= lo, col(Mention.seen_at) <= hi))
+    stmt = (select(Mention.id, Mention.simhash, Mention.event_id, Mention.seen_at)
+            .where(col(Mention.event_id).is_not(None), sa.or_(*conds)))
+    out = []
+    for mention_id, hexhash, event_id, seen in session.exec(stmt):
+        if mention_id is not None and hexhash and event_id is not None and seen is not None:
+            out.append((mention_id, int(hexhash, 16), event_id, ensure_utc(seen)))
+    return out
+
+
+def story_candidates(*, session: Session, wanted: list[tuple[str, datetime]], window: timedelta,
+                     limit: int = 64) -> list[Event]:
+    """Events that may tell the same story as mentions of (topic, moment): per topic and span of
+    time, the newest `limit` events active in the window (indexed by time; bounded per batch)."""
+    by_topic: dict[str, list[datetime]] = {}
+    for topic, at in wanted:
+        by_topic.setdefault(topic, []).append(at)
+    found: dict[int, Event] = {}
+    for topic, times in sorted(by_topic.items()):
+        for lo, hi in time_spans(times, window):
+            # Mentions at lo+w … hi-w look at events whose activity overlaps [lo, hi].
+            stmt = (select(Event).where(Event.topic == topic)
+                    .where(col(Event.last_seen_at) >= lo, col(Event.first_seen_at) <= hi)
+                    .order_by(col(Event.last_seen_at).desc()).limit(limit))
+            for event in session.exec(stmt):
+                if event.id is not None:
+                    found[event.id] = event
+    return list(found.values())
+
+
+def lock_many(*, session: Session, event_ids: list[int]) -> dict[int, Event]:
+    """Lock events for update in id order (two workers never wait on each other in a circle),
+    re-read with their committed numbers. See `lock`."""
+    if not event_ids:
+        return {}
+    stmt = (select(Event).where(col(Event.id).in_(sorted(set(event_ids)))).order_by(col(Event.id))
+            .with_for_update().execution_options(populate_existing=True))
+    return {e.id: e for e in session.exec(stmt) if e.id is not None}
+
+
+ENGAGEMENT_KEEP = timedelta(hours=3)  # per-minute rows older than this are never asked for
+
+
+def add_engagement(*, session: Session, amounts: dict[tuple[int, datetime], int]) -> None:
+    """Add engagement to the events' per-minute rows ((event id, minute) → amount); the events
+    must be locked (or new) in this transaction. Drops their rows older than ENGAGEMENT_KEEP."""
+    rows = [{"event_id": e, "minute": m, "engagement": v} for (e, m), v in sorted(amounts.items()) if v]
+    if rows:
+        table = EventEngagement.__table__  # type: ignore[attr-defined]
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
+        stmt = upsert(table)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[table.c.event_id, table.c.minute],
+            set_={"engagement": table.c.engagement + stmt.excluded.engagement}), rows)
+    event_ids = sorted({e for e, _ in amounts})
+    if event_ids:
+        session.execute(sa.delete(EventEngagement).where(
+            col(EventEngagement.event_id).in_(event_ids),
+            col(EventEngagement.minute) < utcnow() - ENGAGEMENT_KEEP))
+
+
+def recent_engagement(*, session: Session, event_ids: list[int], since: datetime) -> dict[int, int]:
+    """Engagement the events gained from mentions stored since a moment (to the minute)."""
+    if not event_ids:
+        return {}
+    since = ensure_utc(since).replace(second=0, microsecond=0)
+    stmt = (select(EventEngagement.event_id, func.sum(EventEngagement.engagement))
+            .where(col(EventEngagement.event_id).in_(sorted(set(event_ids))),
+                   col(EventEngagement.minute) >= since)
+            .group_by(col(EventEngagement.event_id)))
+    return {int(e): int(v or 0) for e, v in session.exec(stmt)}
+
+
+def minute_of(at: datetime) -> datetime:
+    """The minute a moment falls in (key of EventEngagement)."""
+    return ensure_utc(at).replace(second=0, microsecond=0)
+
+
 def get(*, session: Session, event_id: int) -> Event | None:
     """Return an event by id."""
     return session.get(Event, event_id)
@@ -106,8 +218,9 @@ def get_all(*, session: Session, grade: str | None = None, topic: str | None = N
     return list(session.exec(stmt.offset(offset).limit(limit)))
 
 
-def create_from_mention(*, session: Session, mention: Mention, bigrams: frozenset[str] = frozenset()) -> Event:
-    """Open a new event whose first mention is `mention`."""
+def create_from_mention(*, session: Session, mention: Mention, bigrams: frozenset[str] = frozenset(),
+                        flush: bool = True) -> Event:
+    """Open a new event whose first mention is `mention` (flush=False: the caller flushes a batch)."""
     seen = mention.published_at or mention.created_at
     event = Event(
         title=(mention.title or mention.text)[:120],
@@ -117,7 +230,8 @@ def create_from_mention(*, session: Session, mention: Mention, bigrams: frozense
         story_bigrams=sorted(bigrams)[:STORY_BIGRAMS_CAP],
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event
 
 
