@@ -222,12 +222,16 @@ def create_from_mention(*, session: Session, mention: Mention, bigrams: frozense
                         flush: bool = True) -> Event:
     """Open a new event whose first mention is `mention` (flush=False: the caller flushes a batch)."""
     seen = mention.published_at or mention.created_at
+    now = utcnow()
+    # Every field with a default factory is given: pydantic otherwise inspects each factory's
+    # signature on every construction (~1.5 ms an event).
     event = Event(
         title=(mention.title or mention.text)[:120],
         topic=mention.topics[0] if mention.topics else "other",
         first_seen_at=seen,
         last_seen_at=seen,
         story_bigrams=sorted(bigrams)[:STORY_BIGRAMS_CAP],
+        created_at=now, updated_at=now, topics=[], places=[], sensitive_terms=[], channels=[],
     )
     session.add(event)
     if flush:

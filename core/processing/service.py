@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from core.alerts import service as alerts
@@ -146,59 +147,72 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
     claimed = claim_batch(session=session, mention_ids=mention_ids)
     if not claimed:
         return out
-    items = _analyze(session, claimed, out)
-    if not items:
-        return out
-    after_analysis(session=session, mentions=[item.mention for item in items])
-
     settings = get_settings()
     window = timedelta(hours=settings.cluster_window_hours)
-    new_events = _cluster(session, items, window, settings.cluster_max_distance, settings.cluster_story_jaccard)
-
-    # New events first (their ids), then the existing ones locked in id order with fresh numbers.
-    created: dict[int | str, Event] = {}
-    for key, first in new_events.items():
-        created[key] = events.create_from_mention(session=session, mention=first.mention,
-                                                  bigrams=first.bigrams, flush=False)
-    if created:
-        session.flush()
-    existing = sorted({item.event_key for item in items if isinstance(item.event_key, int)})
-    locked = events.lock_many(session=session, event_ids=existing)
-    by_key: dict[int | str, Event] = dict(created)
-    for event_id, event in locked.items():
-        by_key[event_id] = event
-
-    media = sources.media_mention_ids(session=session, mention_ids=[i.mention.id for i in items if i.mention.id])
-    amounts: dict[tuple[int, datetime], int] = {}
-    touched: dict[int, Event] = {}
-    last_item: dict[int, _Item] = {}
+    since = events.minute_of(utcnow() - VELOCITY_WINDOW)
+    # Nothing is written before the end: new events are inserted with their final numbers and
+    # every row is written once (autoflush would write each step's half-done state).
+    with session.no_autoflush:
+        items = _analyze(session, claimed, out)
+        if not items:
+            return out
+        after_analysis(session=session, mentions=[item.mention for item in items])
+        new_events = _cluster(session, items, window, settings.cluster_max_distance,
+                              settings.cluster_story_jaccard)
+        by_key: dict[int | str, Event] = {
+            key: events.create_from_mention(session=session, mention=first.mention, bigrams=first.bigrams,
+                                            flush=False)
+            for key, first in new_events.items()}
+        # The joined events, locked in id order (no two workers wait on each other in a circle)
+        # and re-read with their committed numbers.
+        existing = sorted({item.event_key for item in items if isinstance(item.event_key, int)})
+        for locked_id, locked in events.lock_many(session=session, event_ids=existing).items():
+            by_key[locked_id] = locked
+        media = sources.media_mention_ids(session=session,
+                                          mention_ids=[i.mention.id for i in items if i.mention.id])
+        recent: dict[int | str, int] = {}
+        recent.update(events.recent_engagement(session=session, event_ids=existing, since=since).items())
+        amounts: dict[tuple[int | str, datetime], int] = {}
+        last_item: dict[int | str, _Item] = {}
+        for item in items:
+            assert item.event_key is not None
+            event, m = by_key[item.event_key], item.mention
+            events.absorb(session=session, event=event, mention=m)
+            if m.id in media:
+                event.media_involved = True
+            slot = (item.event_key, events.minute_of(m.created_at))
+            amounts[slot] = amounts.get(slot, 0) + m.likes + m.reposts + m.comments
+            last_item[item.event_key] = item
+        for (key, minute), amount in amounts.items():
+            if minute >= since:
+                recent[key] = recent.get(key, 0) + amount
+        rose = {key for key, event in by_key.items()
+                if regrade(event, engagement_2h_ago=event.engagement - recent.get(key, 0),
+                           media_involved=event.media_involved)}
+    session.flush()  # new events inserted, joined ones updated: one statement each kind
+    rows = []
     for item in items:
-        event = by_key[item.event_key]  # type: ignore[index]
-        assert event.id is not None and item.mention.id is not None
-        item.mention.event_id = event.id
-        events.absorb(session=session, event=event, mention=item.mention)
-        if item.mention.id in media:
-            event.media_involved = True
-        m, mention_id = item.mention, item.mention.id
-        minute = (event.id, events.minute_of(m.created_at))
-        amounts[minute] = amounts.get(minute, 0) + m.likes + m.reposts + m.comments
-        touched[event.id] = event
-        last_item[event.id] = item
-        opened = isinstance(item.event_key, str) and new_events[item.event_key] is item
-        out.results[mention_id] = ProcessResult(mention_id, True, event.id, opened)
-    session.flush()
-    events.add_engagement(session=session, amounts=amounts)
-    recent = events.recent_engagement(session=session, event_ids=list(touched), since=utcnow() - VELOCITY_WINDOW)
+        event, m = by_key[item.event_key], item.mention  # type: ignore[index]
+        assert event.id is not None and m.id is not None
+        set_committed_value(m, "event_id", event.id)
+        rows.append({"_id": m.id, "event_id": event.id, **{name: getattr(m, name) for name in ANALYSIS_COLUMNS}})
+        first = isinstance(item.event_key, str) and new_events[item.event_key] is item
+        out.results[m.id] = ProcessResult(m.id, True, event.id, first, event.grade)
+    table = Mention.__table__  # type: ignore[attr-defined]
+    session.execute(sa.update(table).where(table.c.id == sa.bindparam("_id"))
+                    .values({name: sa.bindparam(name) for name in ("event_id", *ANALYSIS_COLUMNS)}), rows)
+    events.add_engagement(session=session, amounts={
+        (by_key[key].id, minute): amount for (key, minute), amount in amounts.items()})  # type: ignore[misc]
 
     unit_of: dict[str, Any] = {}
-    for event_id in sorted(touched):
-        event = touched[event_id]
-        grade_event(session=session, event=event,
-                    engagement_2h_ago=event.engagement - recent.get(event_id, 0),
-                    media_involved=event.media_involved)
-        last_id = last_item[event_id].mention.id
-        assert last_id is not None
-        result = out.results[last_id]
+    for key, event in sorted(by_key.items(), key=lambda kv: kv[1].id or 0):
+        event_id = event.id
+        assert event_id is not None
+        if key in rose and isinstance(key, int):
+            tickets.follow_event_grade(session=session, event=event)  # the ticket's grade follows
+        result = out.results[last_item[key].mention.id or 0]
+        if event.grade is None:
+            continue
         alert = alerts.open_for_event(session=session, event=event)
         if alert is not None and alert.id is not None:
             result.alert_ids.append(alert.id)
@@ -211,13 +225,12 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
                 unit_id=unit.id if unit else None, note=f"{event.grade}级舆情自动开单",
             )
             result.ticket_id = ticket.id if opened else None
-    for result in out.results.values():
-        if result.event_id is not None:
-            result.grade = touched[result.event_id].grade
     return out
 
 
 VELOCITY_WINDOW = timedelta(hours=2)
+ANALYSIS_COLUMNS = ("topics", "topic_scores", "sentiment", "sentiment_score", "places", "relevant", "risk",
+                    "sensitive_terms", "simhash", "simhash_b0", "simhash_b1", "simhash_b2", "simhash_b3")
 
 
 def _analyze(session: Session, claimed: list[Mention], out: BatchResult) -> list[_Item]:
@@ -232,20 +245,24 @@ def _analyze(session: Session, claimed: list[Mention], out: BatchResult) -> list
         try:
             result = core.analysis.analyze(mention.text, title=mention.title, published_at=mention.published_at)
             bands = events.simhash_bands(result.simhash)
-            mention.topics = list(result.topics)
-            mention.topic_scores = {k: round(float(v), 4) for k, v in result.topic_scores.items()}
-            mention.sentiment, mention.sentiment_score = result.sentiment, float(result.sentiment_score)
-            mention.places, mention.relevant = list(result.places), bool(result.relevant)
-            mention.risk, mention.sensitive_terms = float(result.risk), list(result.sensitive_terms)
-            mention.simhash = f"{result.simhash:016x}"
-            (mention.simhash_b0, mention.simhash_b1, mention.simhash_b2, mention.simhash_b3) = bands
+            values: dict[str, Any] = {
+                "topics": list(result.topics),
+                "topic_scores": {k: round(float(v), 4) for k, v in result.topic_scores.items()},
+                "sentiment": result.sentiment, "sentiment_score": float(result.sentiment_score),
+                "places": list(result.places), "relevant": bool(result.relevant),
+                "risk": float(result.risk), "sensitive_terms": list(result.sensitive_terms),
+                "simhash": f"{result.simhash:016x}", "simhash_b0": bands[0], "simhash_b1": bands[1],
+                "simhash_b2": bands[2], "simhash_b3": bands[3],
+            }
             bigrams = content_bigrams(result.tokens)
         except Exception as exc:  # this mention only: a bug or an input the analysis cannot take
             log.warning("analysis of mention %s failed: %s: %s", mention.id, type(exc).__name__, exc)
             out.failed[mention.id] = exc
             failures.append({"id": mention.id, "error": f"{type(exc).__name__}: {exc}"[:1000]})
-            session.expire(mention)  # nothing of a half-done analysis is written
             continue
+        # Shown on the object without making it dirty: the batch writes all rows in one statement.
+        for name, value in values.items():
+            set_committed_value(mention, name, value)
         seen = ensure_utc(mention.seen_at or mention.published_at or mention.created_at)
         items.append(_Item(mention, seen, result.simhash, bands, bigrams))
     for failure in failures:
@@ -323,27 +340,20 @@ def _cluster(session: Session, items: list[_Item], window: timedelta, max_distan
     return new_events
 
 
-def grade_event(*, session: Session, event: Event, engagement_2h_ago: int | None = None,
-                media_involved: bool | None = None) -> None:
-    """Re-grade an event from its accumulated numbers; a grade only ever rises.
+def regrade(event: Event, *, engagement_2h_ago: int, media_involved: bool) -> bool:
+    """Grade an event from its accumulated numbers (in memory); True when the grade rose.
 
-    Velocity compares with the engagement of mentions stored before 2 h ago: the event's total
-    minus its per-minute rows of the last 2 h (the batch passes it in); media involvement is kept
-    on the event.
+    A grade only ever rises; the score keeps its maximum.
     """
     from core.analysis import grade_event as analysis_grade
 
-    assert event.id is not None
-    if engagement_2h_ago is None:
-        recent = events.recent_engagement(session=session, event_ids=[event.id], since=utcnow() - VELOCITY_WINDOW)
-        engagement_2h_ago = event.engagement - recent.get(event.id, 0)
     grade, score, reason = analysis_grade(
         mention_count=event.mention_count,
         engagement=event.engagement,
         engagement_2h_ago=engagement_2h_ago,
         negative_ratio=event.negative_count / max(event.mention_count, 1),
         sensitive_terms=list(event.sensitive_terms),
-        media_involved=event.media_involved if media_involved is None else media_involved,
+        media_involved=media_involved,
         relevant=event.relevant,
         max_risk=event.max_risk,
     )
@@ -351,6 +361,22 @@ def grade_event(*, session: Session, event: Event, engagement_2h_ago: int | None
     if rose:
         event.grade, event.grade_reason = grade, reason
     event.grade_score = max(event.grade_score, float(score))
+    return rose
+
+
+def grade_event(*, session: Session, event: Event, engagement_2h_ago: int | None = None,
+                media_involved: bool | None = None) -> None:
+    """Re-grade a stored event from its accumulated numbers; a grade only ever rises.
+
+    Velocity compares with the engagement of mentions stored before 2 h ago: the event's total
+    minus its per-minute rows of the last 2 h; media involvement is kept on the event.
+    """
+    assert event.id is not None
+    if engagement_2h_ago is None:
+        recent = events.recent_engagement(session=session, event_ids=[event.id], since=utcnow() - VELOCITY_WINDOW)
+        engagement_2h_ago = event.engagement - recent.get(event.id, 0)
+    rose = regrade(event, engagement_2h_ago=engagement_2h_ago,
+                   media_involved=event.media_involved if media_involved is None else media_involved)
     session.add(event)
     if rose:
         tickets.follow_event_grade(session=session, event=event)  # the ticket's grade follows
