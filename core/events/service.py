@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -239,7 +241,61 @@ def create_from_mention(*, session: Session, mention: Mention, bigrams: frozense
     return event
 
 
-def absorb(*, session: Session, event: Event, mention: Mention) -> None:
+@dataclass
+class EventDraft:
+    """A new event of a batch before it is inserted: the columns of Event, without the ORM's cost.
+
+    The batch fills in its numbers (absorb, grade) and inserts all drafts in one statement.
+    """
+
+    title: str
+    topic: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    story_bigrams: list[str]
+    id: int | None = None
+    grade: str | None = None
+    status: str = "open"
+    mention_count: int = 0
+    engagement: int = 0
+    heat: float = 0.0
+    negative_count: int = 0
+    relevant: bool = False
+    max_risk: float = 0.0
+    grade_score: float = 0.0
+    grade_reason: str = ""
+    media_involved: bool = False
+    topics: list[str] = dataclass_field(default_factory=list)
+    places: list[str] = dataclass_field(default_factory=list)
+    sensitive_terms: list[str] = dataclass_field(default_factory=list)
+    channels: list[str] = dataclass_field(default_factory=list)
+
+
+def draft_from_mention(*, mention: Mention, bigrams: frozenset[str] = frozenset()) -> EventDraft:
+    """A new event whose first mention is `mention`, to be inserted by `insert_drafts`."""
+    seen = ensure_utc(mention.published_at or mention.created_at)
+    now = utcnow()
+    return EventDraft(title=(mention.title or mention.text)[:120],
+                      topic=mention.topics[0] if mention.topics else "other", first_seen_at=seen,
+                      last_seen_at=seen, created_at=now, updated_at=now,
+                      story_bigrams=sorted(bigrams)[:STORY_BIGRAMS_CAP])
+
+
+def insert_drafts(*, session: Session, drafts: list[EventDraft]) -> None:
+    """Insert new events in one statement; each draft gets its id."""
+    if not drafts:
+        return
+    table = Event.__table__  # type: ignore[attr-defined]
+    names = [c.name for c in table.columns if c.name != "id"]
+    stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.execute(stmt, [{name: getattr(d, name) for name in names} for d in drafts]).scalars().all()
+    for draft, event_id in zip(drafts, ids, strict=True):
+        draft.id = int(event_id)
+
+
+def absorb(*, session: Session, event: Event | EventDraft, mention: Mention) -> None:
     """Add a mention's numbers to its event (the mention must already point at it)."""
     seen = ensure_utc(mention.published_at or mention.created_at)
     event.mention_count += 1
@@ -257,7 +313,8 @@ def absorb(*, session: Session, event: Event, mention: Mention) -> None:
     if event.topic == "other" and mention.topics and mention.topics[0] != "other":
         event.topic = mention.topics[0]
     event.updated_at = utcnow()
-    session.add(event)
+    if isinstance(event, Event):
+        session.add(event)
 
 
 def engagement_before(*, session: Session, event_id: int, before: datetime) -> int:

@@ -159,9 +159,8 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
         after_analysis(session=session, mentions=[item.mention for item in items])
         new_events = _cluster(session, items, window, settings.cluster_max_distance,
                               settings.cluster_story_jaccard)
-        by_key: dict[int | str, Event] = {
-            key: events.create_from_mention(session=session, mention=first.mention, bigrams=first.bigrams,
-                                            flush=False)
+        by_key: dict[int | str, Event | events.EventDraft] = {
+            key: events.draft_from_mention(mention=first.mention, bigrams=first.bigrams)
             for key, first in new_events.items()}
         # The joined events, locked in id order (no two workers wait on each other in a circle)
         # and re-read with their committed numbers.
@@ -189,7 +188,9 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
         rose = {key for key, event in by_key.items()
                 if regrade(event, engagement_2h_ago=event.engagement - recent.get(key, 0),
                            media_involved=event.media_involved)}
-    session.flush()  # new events inserted, joined ones updated: one statement each kind
+    # New events inserted with their final numbers in one statement, the joined ones updated.
+    events.insert_drafts(session=session, drafts=[d for d in by_key.values() if isinstance(d, events.EventDraft)])
+    session.flush()
     rows = []
     for item in items:
         event, m = by_key[item.event_key], item.mention  # type: ignore[index]
@@ -205,14 +206,20 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
         (by_key[key].id, minute): amount for (key, minute), amount in amounts.items()})  # type: ignore[misc]
 
     unit_of: dict[str, Any] = {}
-    for key, event in sorted(by_key.items(), key=lambda kv: kv[1].id or 0):
-        event_id = event.id
+    for key, entry in sorted(by_key.items(), key=lambda kv: kv[1].id or 0):
+        event_id = entry.id
         assert event_id is not None
-        if key in rose and isinstance(key, int):
-            tickets.follow_event_grade(session=session, event=event)  # the ticket's grade follows
+        if entry.grade is None:
+            continue  # nothing to alert or follow (a grade never falls back to none)
+        if isinstance(entry, Event):
+            event = entry
+            if key in rose:
+                tickets.follow_event_grade(session=session, event=event)  # the ticket's grade follows
+        else:  # a new event with a grade: the ORM row that alerts and tickets work with
+            loaded = session.get(Event, event_id)
+            assert loaded is not None
+            event = loaded
         result = out.results[last_item[key].mention.id or 0]
-        if event.grade is None:
-            continue
         alert = alerts.open_for_event(session=session, event=event)
         if alert is not None and alert.id is not None:
             result.alert_ids.append(alert.id)
@@ -340,7 +347,7 @@ def _cluster(session: Session, items: list[_Item], window: timedelta, max_distan
     return new_events
 
 
-def regrade(event: Event, *, engagement_2h_ago: int, media_involved: bool) -> bool:
+def regrade(event: Event | events.EventDraft, *, engagement_2h_ago: int, media_involved: bool) -> bool:
     """Grade an event from its accumulated numbers (in memory); True when the grade rose.
 
     A grade only ever rises; the score keeps its maximum.
