@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta
 
@@ -288,7 +288,9 @@ def insert_drafts(*, session: Session, drafts: list[EventDraft]) -> None:
     if not drafts:
         return
     table = Event.__table__  # type: ignore[attr-defined]
-    names = [c.name for c in table.columns if c.name != "id"]
+    own = {f.name for f in fields(EventDraft)}
+    # A column the draft does not know (added to Event later) is left to its server default.
+    names = [c.name for c in table.columns if c.name != "id" and c.name in own]
     stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = session.execute(stmt, [{name: getattr(d, name) for name in names} for d in drafts]).scalars().all()
     for draft, event_id in zip(drafts, ids, strict=True):
