@@ -186,10 +186,13 @@ def main() -> None:
             import jieba
 
             jieba.initialize()
-            t1 = time.monotonic()
-            for t in sample:
-                jieba.lcut(t)
-            jrate = len(sample) / (time.monotonic() - t1)
+            rounds = []
+            for _ in range(3):  # best of three: one pass takes a second or two, and others share the CPUs
+                t1 = time.monotonic()
+                for t in sample:
+                    jieba.lcut(t)
+                rounds.append(len(sample) / (time.monotonic() - t1))
+            jrate = max(rounds)
             with Session(get_engine()) as s:
                 events = s.exec(select(func.count(func.distinct(Mention.event_id))).where(
                     col(Mention.id).in_(ids))).one()
