@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     import_max_zip_ratio: int = 100
 
     # Operations.
+    # Mentions per processing task: one transaction and a few statements per step for the batch.
+    process_batch_size: int = 50
     sweep_stale_minutes: int = 5
     # A queued mention is re-sent by the sweep only when it is still unanalyzed this long after
     # it was queued (the message is then taken as lost, e.g. Redis restarted without its data).

@@ -4,7 +4,7 @@ from core.alerts.models import Alert
 from core.audit.models import AuditLog
 from core.calendar.models import CalendarDay
 from core.duty.models import DutyShift, HandoverLog, StaffPost
-from core.events.models import Event
+from core.events.models import Event, EventEngagement
 from core.mentions.models import Mention
 from core.notify.models import Notification, NotificationChannel
 from core.reports.models import BriefingDocument
@@ -21,6 +21,7 @@ __all__ = [
     "CalendarDay",
     "DutyShift",
     "Event",
+    "EventEngagement",
     "HandoverLog",
     "Mention",
     "MentionTrack",

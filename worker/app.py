@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup, worker_init
 
 from core.config import get_settings
 
@@ -26,6 +26,7 @@ VISIBILITY_TIMEOUT = 3600
 # Per-task limits (soft, hard) in seconds: a stuck task is stopped instead of holding a slot.
 TIME_LIMITS: dict[str, tuple[float, float]] = {
     "yuqing.process_mention": (120, 180),
+    "yuqing.process_batch": (300, 360),
     "yuqing.deliver_notifications": (300, 360),
     "yuqing.crawl_due_sources": (1200, 1320),  # the crawl child is stopped at 900 s
 }
@@ -139,6 +140,20 @@ def _consume_loop_queue(sender: str, instance: Any, **kwargs: Any) -> None:
     name = loop_queue(instance.app)
     if name not in queues.consume_from:
         queues.select_add(name)
+
+
+@worker_init.connect
+def _warm_analysis(**kwargs: Any) -> None:
+    """Load the tokenizer's dictionary and the models once, before the pool forks: every child
+    starts warm (no first batch waiting seconds for jieba) and shares those pages with the others."""
+    import logging
+
+    try:
+        from core.analysis import analyze
+
+        analyze("站前街道预热")
+    except Exception:  # a broken model must not stop the worker: the first task reports it
+        logging.getLogger(__name__).exception("could not warm up the analysis")
 
 
 app = make_celery()

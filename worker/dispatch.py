@@ -9,16 +9,18 @@ log = logging.getLogger(__name__)
 
 
 def enqueue_mentions(ids: Iterable[int]) -> int:
-    """Queue processing for stored mentions; in embedded mode they are processed now.
+    """Queue processing for stored mentions, in batches of settings.process_batch_size (one task
+    each); in embedded mode they are processed now.
 
     Each is stamped as queued first (so the outbox sweep does not send it a second time while
     it waits behind a backlog); a failure to enqueue is logged, not raised, and its stamp is
     cleared: the mention is stored, and the sweep will send it again. Returns how many went.
     """
+    from core.config import get_settings
     from core.db import session_scope
     from core.mentions import service as mentions
     from core.timeutil import utcnow
-    from worker.tasks import process_mention
+    from worker.tasks import process_batch
 
     wanted = list(ids)
     if not wanted:
@@ -28,13 +30,15 @@ def enqueue_mentions(ids: Iterable[int]) -> int:
             mentions.mark_enqueued(session=session, ids=wanted, at=utcnow())
     except Exception:  # the stamp only saves duplicates; never lose the enqueue for it
         log.exception("could not stamp %d mentions as queued", len(wanted))
-    failed = []
-    for mention_id in wanted:
+    failed: list[int] = []
+    size = max(1, get_settings().process_batch_size)
+    for start in range(0, len(wanted), size):
+        chunk = wanted[start:start + size]
         try:
-            process_mention.delay(mention_id)
-        except Exception:  # the broker is down: the sweep picks it up later
-            log.exception("could not enqueue mention %s; the outbox sweep will retry", mention_id)
-            failed.append(mention_id)
+            process_batch.delay(chunk)
+        except Exception:  # the broker is down: the sweep picks them up later
+            log.exception("could not enqueue %d mentions; the outbox sweep will retry", len(chunk))
+            failed.extend(chunk)
     if failed:
         try:
             with session_scope() as session:

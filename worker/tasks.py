@@ -53,6 +53,59 @@ def process_mention(self: Any, mention_id: int, force: bool = False) -> dict[str
             "grade": result.grade, "alerts": result.alert_ids, "ticket_id": result.ticket_id}
 
 
+@app.task(name="yuqing.process_batch", bind=True, autoretry_for=TRANSIENT,
+          retry_backoff=True, retry_backoff_max=300, max_retries=8)
+def process_batch(self: Any, mention_ids: list[int], force: bool = False) -> dict[str, Any]:
+    """Analyze, cluster, grade and alert a batch of stored mentions in one transaction (idempotent).
+
+    Attempts are counted first, for the whole batch in one committed statement (see
+    process_mention). A mention the analysis cannot take keeps its error and the others go on;
+    any other error rolls the batch back and its mentions are processed one by one, so a bad one
+    is isolated with its error while the rest are committed.
+    """
+    with session_scope() as session:
+        started = mentions.start_attempts(session=session, mention_ids=list(mention_ids), force=force)
+    if not started:
+        return {"asked": len(mention_ids), "processed": 0, "failed": {}}
+    failed: dict[int, str] = {}
+    try:
+        with session_scope() as session:
+            batch = processing.process_batch(session=session, mention_ids=started)
+        processed = batch.processed
+        failed = {i: f"{type(e).__name__}: {e}" for i, e in batch.failed.items()}
+        kick = bool(batch.alert_ids or batch.ticket_ids)
+    except TRANSIENT:
+        raise  # the database is away: Celery retries with backoff (done ones are then skipped)
+    except Exception:
+        log.exception("batch of %d mentions failed; processing them one by one", len(started))
+        processed, kick = [], False
+        for mention_id in started:
+            result, error = _process_one(mention_id)
+            if error:
+                failed[mention_id] = error
+            elif result is not None and result.processed:
+                processed.append(mention_id)
+                kick = kick or bool(result.alert_ids or result.ticket_id)
+    if kick:
+        _kick_delivery()  # the new alerts' first notices are in the outbox: send them now
+    return {"asked": len(mention_ids), "processed": len(processed), "failed": failed}
+
+
+def _process_one(mention_id: int) -> tuple[processing.ProcessResult | None, str]:
+    """One mention in its own transaction, its attempt counted already; (result, error)."""
+    try:
+        with session_scope() as session:
+            return processing.process_mention(session=session, mention_id=mention_id), ""
+    except TRANSIENT:
+        raise
+    except Exception as exc:
+        log.exception("processing mention %s failed", mention_id)
+        error = f"{type(exc).__name__}: {exc}"
+        with session_scope() as session:
+            mentions.record_process_failure(session=session, mention_id=mention_id, error=error)
+        return None, error
+
+
 @app.task(name="yuqing.sweep_outbox")
 def sweep_outbox() -> int:
     """Re-send mentions that were stored but never analyzed (a lost message loses nothing)."""

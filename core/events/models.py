@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_list_field, time_field
+from core.timeutil import UTCDateTime
 
 
 class EventBase(SQLModel):
@@ -32,9 +33,27 @@ class Event(EventBase, table=True):
     places: list[str] = json_list_field()
     sensitive_terms: list[str] = json_list_field()
     channels: list[str] = json_list_field()
+    # Whether news media report it (sources.media_involved): set when such a mention is absorbed,
+    # so grading does not search all the event's mentions (and their raw JSON) every time.
+    media_involved: bool = False
     # Character bigrams of the first mention's content: differently worded posts about the same
     # matter (same topic and place) are matched against these.
     story_bigrams: list[str] = json_list_field()
+
+
+class EventEngagement(SQLModel, table=True):
+    """Engagement an event gained per minute of storage (mention.created_at, truncated).
+
+    Grading asks "engagement stored before 2 h ago": that is the event's total minus the last
+    2 h of these rows, a handful per event, instead of a sum over all its mentions.
+    Rows older than a few hours are pruned when the event is next processed.
+    """
+
+    __tablename__ = "event_engagement"
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True)
+    minute: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    engagement: int = 0
 
 
 class EventPublic(EventBase):

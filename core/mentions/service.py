@@ -146,6 +146,25 @@ def start_attempt(*, session: Session, mention_id: int, force: bool = False) -> 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def start_attempts(*, session: Session, mention_ids: list[int], force: bool = False) -> list[int]:
+    """`start_attempt` for a batch in one statement; returns the ids that may be processed, sorted.
+
+    Rows are locked in id order, so two deliveries of overlapping batches wait for each other
+    instead of deadlocking.
+    """
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return []
+    conds: list[sa.ColumnElement[bool]] = [col(Mention.id).in_(ids), col(Mention.analyzed_at).is_(None)]
+    if not force:
+        conds.append(col(Mention.process_attempts) < MAX_PROCESS_ATTEMPTS)
+    locked = select(Mention.id).where(*conds).order_by(col(Mention.id)).with_for_update()
+    stmt = (sa.update(Mention).where(col(Mention.id).in_(locked), *conds)
+            .values(process_attempts=col(Mention.process_attempts) + 1)
+            .returning(col(Mention.id)).execution_options(synchronize_session=False))
+    return sorted(int(i) for i in session.execute(stmt).scalars())
+
+
 def record_process_failure(*, session: Session, mention_id: int, error: str) -> None:
     """Keep the error of a failed attempt (counted at its start); the sweep may send it again."""
     session.execute(sa.update(Mention)

@@ -109,10 +109,8 @@ def record_failure(*, session: Session, source: Source, health: str, error: str,
 WEIBO_MEDIA_VERIFIED_TYPE = 3
 
 
-def media_involved(*, session: Session, event_id: int) -> bool:
-    """Whether news media report the event: a mention from a source marked media, from a news
-    site not marked official/resident, or by a Weibo account verified as media. A residents'
-    WeChat account or forum is not media."""
+def _media_condition() -> Any:
+    """A mention (joined with its source) that shows news media reporting: see media_involved."""
     from core.mentions.models import Mention
 
     kind = sa.func.coalesce(Source.publisher_kind, "unknown")
@@ -122,11 +120,32 @@ def media_involved(*, session: Session, event_id: int) -> bool:
         sa.or_(*(col(Mention.raw).contains(f'"verified_type"{sep}{WEIBO_MEDIA_VERIFIED_TYPE}{end}')
                  for sep in (": ", ":") for end in (",", "}"))),
     )
+    return sa.or_(kind == "media", news_site, weibo_media)
+
+
+def media_involved(*, session: Session, event_id: int) -> bool:
+    """Whether news media report the event: a mention from a source marked media, from a news
+    site not marked official/resident, or by a Weibo account verified as media. A residents'
+    WeChat account or forum is not media."""
+    from core.mentions.models import Mention
+
     stmt = (
         sa.select(sa.literal(1))
         .select_from(Mention)
         .outerjoin(Source, col(Source.id) == col(Mention.source_id))
-        .where(col(Mention.event_id) == event_id, sa.or_(kind == "media", news_site, weibo_media))
+        .where(col(Mention.event_id) == event_id, _media_condition())
         .limit(1)
     )
     return session.execute(stmt).first() is not None
+
+
+def media_mention_ids(*, session: Session, mention_ids: list[int]) -> set[int]:
+    """Those of the mentions that show media reporting (one statement for a whole batch)."""
+    from core.mentions.models import Mention
+
+    if not mention_ids:
+        return set()
+    stmt = (sa.select(col(Mention.id)).select_from(Mention)
+            .outerjoin(Source, col(Source.id) == col(Mention.source_id))
+            .where(col(Mention.id).in_(mention_ids), _media_condition()))
+    return {int(i) for i in session.execute(stmt).scalars()}

@@ -42,6 +42,12 @@ def test_concurrent_workers_keep_every_events_counters_true(redis_stack: Setting
         s.commit()
     # The whole backlog is queued before the worker starts, so both processes race from the first task.
     enqueue_mentions(i for i in ids if i is not None)
+    # And every mention once more in batches that overlap those (a redelivery, a sweep): each is
+    # still claimed by one batch only.
+    from worker.tasks import process_batch
+
+    for start in range(25, MENTIONS, 50):
+        process_batch.delay(ids[start:start + 50])
     worker = yuqing_worker(tmp_path, concurrency=CONCURRENCY)
     try:
         def done() -> bool:

@@ -57,15 +57,16 @@ def test_the_outbox_sweep_does_not_requeue_mentions_still_in_the_queue(
     ids = _store(20)
     assert enqueue_mentions(ids) == 20
     client = redis.Redis.from_url(broker.url)
-    assert client.llen("celery") == 20
+    batches = -(-20 // get_settings().process_batch_size)  # one message per batch of mentions
+    assert client.llen("celery") == batches
     assert sweep_outbox() == 0  # no worker yet: all 20 are waiting in the queue, not lost
-    assert client.llen("celery") == 20
+    assert client.llen("celery") == batches
     # Past the lease the sweep takes them for lost (a Redis restarted without its data).
     with Session(get_engine()) as s:
         s.execute(sa.update(Mention).values(enqueued_at=utcnow() - timedelta(hours=1)))
         s.commit()
     assert sweep_outbox() == 20
-    assert client.llen("celery") == 40
+    assert client.llen("celery") == 2 * batches
 
 
 def test_loop_tasks_go_to_their_own_queue_and_do_not_wait_behind_the_backlog(
@@ -81,6 +82,7 @@ def test_loop_tasks_go_to_their_own_queue_and_do_not_wait_behind_the_backlog(
         if entry["task"] != "yuqing.crawl_due_sources":
             assert app.amqp.router.route({}, entry["task"])["queue"].name == "celery.loop"
     assert app.amqp.router.route({}, "yuqing.process_mention")["queue"].name == "celery"
+    assert app.amqp.router.route({}, "yuqing.process_batch")["queue"].name == "celery"
 
     with Session(get_engine()) as s:  # an alert whose re-notification (5 minutes) is due
         past = utcnow() - timedelta(minutes=7)
