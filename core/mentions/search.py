@@ -1,7 +1,8 @@
 """Searching what was collected: filters, newest first, keyset paging that stays fast deep down.
 
 The cursor is the (seen_at, id) of the last row shown; the next page starts strictly after it
-on the index ix_mention_seen, so page 500 costs what page 1 costs (no OFFSET).
+on the index ix_mention_seen, so page 500 costs what page 1 costs (no OFFSET). Keywords are
+substrings (Chinese has no spaces), found through the index described in core.mentions.search_index.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
 from core.errors import InvalidInput
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.mentions.search_index import keyword_clause
 from core.sources.models import Source
 from core.tickets.models import Ticket
 from core.timeutil import ensure_utc
 
 SNIPPET_CHARS = 300
+MAX_WORDS = 5  # further words of a query are ignored
 
 
 class MentionListItem(BaseModel):
@@ -115,11 +118,9 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
             .outerjoin(Ticket, col(Ticket.event_id) == col(Mention.event_id))
             .where(col(Mention.seen_at).is_not(None)))
     f = filters
-    if f.q.strip():
-        for word in f.q.split()[:5]:  # every word must occur, in the title or the text
-            pattern = f"%{word}%"
-            stmt = stmt.where(sa.or_(col(Mention.title).ilike(pattern), col(Mention.text).ilike(pattern),
-                                     col(Mention.author).ilike(pattern)))
+    words = f.q.split()[:MAX_WORDS]
+    if words:  # every word must occur in the title, the author or the text (served by the keyword index)
+        stmt = stmt.where(keyword_clause(words, session.get_bind().dialect.name))
     if f.channel:
         stmt = stmt.where(Mention.channel == f.channel)
     if f.source_id is not None:
