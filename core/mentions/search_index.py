@@ -101,7 +101,7 @@ def _like(column: Any, word: str, dialect: str) -> Any:
 def keyword_clause(words: list[str], dialect: str) -> Any:
     """Every word must occur in the title, the author or the text."""
     folded = [fold(w) for w in words if w]
-    likes = [sa.or_(*(_like(c, w, dialect) for c in (Mention.title, Mention.author, Mention.text)))  # type: ignore[arg-type]
+    likes = [sa.or_(*(_like(c, w, dialect) for c in (Mention.title, Mention.author, Mention.text)))
              for w in folded]
     if dialect == "postgresql":
         keys = sorted({g for w in folded for g in grams(w)})
