@@ -137,3 +137,22 @@ def test_the_keyword_search_uses_the_index(session: Session, stored: list[Mentio
         plan = "\n".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
         assert "mention_fts VIRTUAL TABLE INDEX" in plan, plan
     session.rollback()
+
+
+def test_mentions_stored_before_the_index_are_found_after_the_upgrade(app_env: Any, database_url: str) -> None:
+    from core import migrate
+    from core.db import get_engine
+
+    migrate.downgrade(database_url, "0009docs")
+    engine = get_engine()
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO mention (channel, external_id, url, title, text, author, likes, reposts, comments, views, "
+            "created_at, seen_at, raw, raw_sha256, contact, process_attempts, process_error, label_topic, "
+            "analyzer_version, topics, topic_scores, sentiment, sentiment_score, places, relevant, risk, "
+            "sensitive_terms, simhash) VALUES ('board', 'old-1', '', '老帖子', '三号楼暖气不热', 'Li', 0, 0, 0, 0, "
+            ":t, :t, '', '', '', 0, '', '', '', '[]', '{}', '', 0, '[]', false, 0, '[]', '')"), {"t": utcnow()})
+    migrate.upgrade(database_url)
+    with Session(engine) as session:
+        for q in ("暖气不热", "暖气", "暖", "li"):
+            assert [m.title for m in search(session=session, filters=Filters(q=q)).items] == ["老帖子"], q
