@@ -104,6 +104,33 @@ def load(engine: sa.Engine, n: int) -> None:
         conn.exec_driver_sql("VACUUM ANALYZE mention")
 
 
+def write_cost(engine: sa.Engine, k: int = 2000) -> None:
+    """What the keyword index adds to storing a mention (PostgreSQL): k real rows into two copies of
+    the table with all its indexes, one without the keyword index (rolled back)."""
+    from core.mentions.models import Mention
+    from core.timeutil import utcnow
+
+    batch = list(rows(k, utcnow()))
+    columns = [c for c in sa.inspect(Mention).columns if c.name != "id"]
+    timings = {}
+    for target in ("with_index", "without_index"):
+        with engine.connect() as conn:
+            trans = conn.begin()
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {target} (LIKE mention INCLUDING ALL)")
+            if target == "without_index":
+                for (name,) in conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE tablename = "
+                                                    "'without_index' AND indexdef LIKE '%%mention_search_grams%%'"):
+                    conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            table = sa.Table(target, sa.MetaData(), *(sa.Column(c.name, c.type) for c in columns))
+            t0 = time.perf_counter()
+            conn.execute(table.insert(), batch)
+            timings[target] = (time.perf_counter() - t0) * 1000 / k
+            trans.rollback()
+    extra = timings["with_index"] - timings["without_index"]
+    print(f"storing a mention: {timings['with_index']:.3f} ms with the keyword index, "
+          f"{timings['without_index']:.3f} ms without (+{extra:.3f} ms)")
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 60
@@ -206,6 +233,8 @@ def main() -> None:
                 "SELECT pg_size_pretty(pg_table_size('mention')), pg_size_pretty(pg_relation_size("
                 "'ix_mention_search_grams'))")).one()
         print(f"\nmention table {sizes[0]}, keyword index {sizes[1]}")
+    if dialect == "postgresql":
+        write_cost(engine)
     worst = max(results, key=lambda r: r[2])
     print(f"worst p95 {worst[2]:.1f} ms ({worst[0]}) at {n} mentions ({dialect})")
 
