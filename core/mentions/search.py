@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
@@ -94,9 +95,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("翻页参数 cursor 无效，请从第一页重新查询") from exc
 
 
-def _json_list_has(column: Any, value: str) -> Any:
-    # JSON lists are stored as text on SQLite and as json on PostgreSQL, both written by
-    # json.dumps (ASCII escapes): the quoted, escaped value matches one whole element.
+def _json_list_has(column: Any, value: str, dialect: str) -> Any:
+    if dialect == "postgresql":  # served by ix_mention_topic_set / ix_mention_place_set (migration 0010search)
+        return sa.cast(column, postgresql.JSONB).op("@>")(sa.cast(sa.literal(json.dumps([value])), postgresql.JSONB))
+    # JSON lists are stored as text on SQLite, written by json.dumps (ASCII escapes): the quoted,
+    # escaped value matches one whole element.
     return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)
 
 
@@ -118,9 +121,10 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
             .outerjoin(Ticket, col(Ticket.event_id) == col(Mention.event_id))
             .where(col(Mention.seen_at).is_not(None)))
     f = filters
+    dialect = session.get_bind().dialect.name
     words = f.q.split()[:MAX_WORDS]
     if words:  # every word must occur in the title, the author or the text (served by the keyword index)
-        stmt = stmt.where(keyword_clause(words, session.get_bind().dialect.name))
+        stmt = stmt.where(keyword_clause(words, dialect))
     if f.channel:
         stmt = stmt.where(Mention.channel == f.channel)
     if f.source_id is not None:
@@ -128,11 +132,11 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
     if f.topic:
         relabelled = col(Mention.label_topic) != ""
         stmt = stmt.where(sa.or_(sa.and_(relabelled, col(Mention.label_topic) == f.topic),
-                                 sa.and_(sa.not_(relabelled), _json_list_has(Mention.topics, f.topic))))
+                                 sa.and_(sa.not_(relabelled), _json_list_has(Mention.topics, f.topic, dialect))))
     if f.sentiment:
         stmt = stmt.where(Mention.sentiment == f.sentiment)
     if f.place:
-        stmt = stmt.where(_json_list_has(Mention.places, f.place))
+        stmt = stmt.where(_json_list_has(Mention.places, f.place, dialect))
     if f.relevant is not None:
         stmt = stmt.where(Mention.relevant == f.relevant)
     if f.event_id is not None:
