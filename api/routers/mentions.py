@@ -32,7 +32,9 @@ def list_mentions(session: SessionDep, scope: Visible, event_id: IdQuery = None,
 @router.get("/search", response_model=MentionPage)
 def search_mentions(
         session: SessionDep, scope: Visible,
-        q: Annotated[str, Query(max_length=100, description="关键词（空格分隔，须全部出现在标题、正文或作者中）")] = "",
+        q: Annotated[str, Query(max_length=100, description=(
+            "关键词（空格分隔，每个词须出现在标题、正文或作者中；一个字起即可；"
+            "英文字母不分大小写，其他字符须一致）"))] = "",
         channel: Annotated[str | None, Query(description="渠道：weibo wechat forum board news hotline manual")] = None,
         source_id: IdQuery = None,
         topic: Annotated[str | None, Query(description="话题代码（人工改正优先）")] = None,

@@ -1,7 +1,8 @@
 """Searching what was collected: filters, newest first, keyset paging that stays fast deep down.
 
 The cursor is the (seen_at, id) of the last row shown; the next page starts strictly after it
-on the index ix_mention_seen, so page 500 costs what page 1 costs (no OFFSET).
+on the index ix_mention_seen, so page 500 costs what page 1 costs (no OFFSET). Keywords are
+substrings (Chinese has no spaces), found through the index described in core.mentions.search_index.
 """
 
 from __future__ import annotations
@@ -15,17 +16,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, TOPIC_LABELS
 from core.errors import InvalidInput
 from core.events.models import Event
 from core.mentions.models import Mention
+from core.mentions.search_index import keyword_clause
 from core.sources.models import Source
 from core.tickets.models import Ticket
 from core.timeutil import ensure_utc
 
 SNIPPET_CHARS = 300
+MAX_WORDS = 5  # further words of a query are ignored
 
 
 class MentionListItem(BaseModel):
@@ -91,9 +95,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise InvalidInput("翻页参数 cursor 无效，请从第一页重新查询") from exc
 
 
-def _json_list_has(column: Any, value: str) -> Any:
-    # JSON lists are stored as text on SQLite and as json on PostgreSQL, both written by
-    # json.dumps (ASCII escapes): the quoted, escaped value matches one whole element.
+def _json_list_has(column: Any, value: str, dialect: str) -> Any:
+    if dialect == "postgresql":  # served by ix_mention_topic_set / ix_mention_place_set (migration 0010search)
+        return sa.cast(column, postgresql.JSONB).op("@>")(sa.cast(sa.literal(json.dumps([value])), postgresql.JSONB))
+    # JSON lists are stored as text on SQLite, written by json.dumps (ASCII escapes): the quoted,
+    # escaped value matches one whole element.
     return sa.cast(column, sa.Text).contains(json.dumps(value), autoescape=True)
 
 
@@ -115,11 +121,10 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
             .outerjoin(Ticket, col(Ticket.event_id) == col(Mention.event_id))
             .where(col(Mention.seen_at).is_not(None)))
     f = filters
-    if f.q.strip():
-        for word in f.q.split()[:5]:  # every word must occur, in the title or the text
-            pattern = f"%{word}%"
-            stmt = stmt.where(sa.or_(col(Mention.title).ilike(pattern), col(Mention.text).ilike(pattern),
-                                     col(Mention.author).ilike(pattern)))
+    dialect = session.get_bind().dialect.name
+    words = f.q.split()[:MAX_WORDS]
+    if words:  # every word must occur in the title, the author or the text (served by the keyword index)
+        stmt = stmt.where(keyword_clause(words, dialect))
     if f.channel:
         stmt = stmt.where(Mention.channel == f.channel)
     if f.source_id is not None:
@@ -127,11 +132,11 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
     if f.topic:
         relabelled = col(Mention.label_topic) != ""
         stmt = stmt.where(sa.or_(sa.and_(relabelled, col(Mention.label_topic) == f.topic),
-                                 sa.and_(sa.not_(relabelled), _json_list_has(Mention.topics, f.topic))))
+                                 sa.and_(sa.not_(relabelled), _json_list_has(Mention.topics, f.topic, dialect))))
     if f.sentiment:
         stmt = stmt.where(Mention.sentiment == f.sentiment)
     if f.place:
-        stmt = stmt.where(_json_list_has(Mention.places, f.place))
+        stmt = stmt.where(_json_list_has(Mention.places, f.place, dialect))
     if f.relevant is not None:
         stmt = stmt.where(Mention.relevant == f.relevant)
     if f.event_id is not None:

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 import core.models  # noqa: F401  (registers every table)
 from core.config import get_settings
 from core.db import make_engine
+from core.migrate import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -19,7 +20,7 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+                      render_as_batch=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,13 +29,14 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)
+                          render_as_batch=True, include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(_url(), foreign_keys=False)
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
+                          include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -44,6 +44,33 @@ def test_a_search_finds_a_mention_by_keyword_and_opens_its_event(
     axe_check(page)
 
 
+def test_the_search_form_combines_short_chinese_keywords_with_every_filter(
+        open_as: Callable[..., Session], seed: Seeder, axe_check: Callable[[Page], None],
+        screenshot: Callable[[Page, str], object]) -> None:
+    # One- and two-character keywords are the commonest in Chinese: the index must serve them too.
+    seed.event("幸福里三号楼电梯停运一周", topic="property", grade="IV", alert=False, posts=3)
+    seed.event("幸福里小区夜间施工噪音", topic="noise", grade="IV", alert=False, posts=2)
+    today = datetime.now(BEIJING).date().isoformat()
+    s = open_as("duty", f"/mentions?q=梯&topic=property&channel=weibo&sentiment=negative&since={today}&until={today}")
+    page = s.page
+    items = page.get_by_test_id("mention-item")
+    expect(items).to_have_count(2)  # posts 1 and 3 of the elevator story are on 微博
+    expect(page.get_by_test_id("mention-results")).not_to_contain_text("施工噪音")
+    expect(items.first.locator("mark").first).to_have_text("梯")
+    for name in ("渠道", "话题", "情感", "时间范围"):
+        expect(page.get_by_label(name).first).to_be_visible()
+    page.get_by_label("关键词").fill("幸福 噪音")
+    page.get_by_role("button", name="重置").click()
+    page.get_by_label("关键词").fill("幸福 噪音")
+    page.get_by_role("button", name="查询").click()
+    expect(items).to_have_count(2)
+    expect(page.get_by_test_id("mention-results")).not_to_contain_text("电梯")
+    axe_check(page)
+    page.goto(page.url.split("?")[0] + f"?q=幸福&sentiment=negative&since={today}&until={today}")
+    expect(items).to_have_count(5)
+    screenshot(page, "mentions-search-filters-desktop")
+
+
 def test_load_more_continues_the_search_without_repeats(open_as: Callable[..., Session], seed: Seeder) -> None:
     seed.event("光明小区垃圾站异味扰民", topic="property", grade="IV", alert=False, posts=35)
     s = open_as("duty", "/mentions?q=垃圾站异味")

@@ -18,7 +18,7 @@ from core.db import get_engine
 
 def test_migrations_match_the_models(app_env: Settings) -> None:
     with get_engine().connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": migrate.include_name})
         diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 

@@ -7605,7 +7605,7 @@ export interface operations {
     search_mentions_api_mentions_search_get: {
         parameters: {
             query?: {
-                /** @description 关键词（空格分隔，须全部出现在标题、正文或作者中） */
+                /** @description 关键词（空格分隔，每个词须出现在标题、正文或作者中；一个字起即可；英文字母不分大小写，其他字符须一致） */
                 q?: string;
                 /** @description 渠道：weibo wechat forum board news hotline manual */
                 channel?: string | null;
