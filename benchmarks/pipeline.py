@@ -2,7 +2,7 @@
 
     python benchmarks/pipeline.py [--n 1000] [--stored 1000000] [--probe 200] [--concurrency 2]
                                   [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                                  [--redis-url URL] [--per-feed 250] [--keep]
+                                  [--redis-url URL] [--per-feed 250] [--phases store,crawl,e2e,history] [--keep]
 
 N real texts (citizen messages of the 2020 泰迪杯 C题 附件3 and Weibo posts about Fuzhou, interleaved,
 from /work/shared/realdata) are served as RSS 2.0 feeds by a local HTTP server (dated just before the
@@ -521,6 +521,104 @@ def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB"
 
 
+PHASES = ("store", "crawl", "e2e", "history")
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    workdir: Path
+    dbs: Databases
+    server: FeedServer
+    texts: list[Text]
+    now: datetime
+    rss_peak: int = 0
+    rss_total: int = 0
+
+
+def phase_store(run: Run) -> float:
+    """The StorePipeline alone, in this process, on the parsed items (no enqueue hook)."""
+    from core.db import session_scope
+    from core.sources import service as sources
+
+    use_database(run.dbs.create("store"))
+    names = add_sources(["https://liuyan.bench.example.gov.cn/store.xml"], "store")
+    with session_scope() as session:
+        src = sources.get_by_name(session=session, name=names[0])
+        assert src is not None and src.id is not None
+        source_id = src.id
+    items = feed_items(run.texts, "store", source_id, run.now)
+    seconds = store_items(items)
+    if counts()[0] != len(run.texts):
+        raise SystemExit(f"store step stored {counts()[0]} of {len(run.texts)}")
+    rate = len(run.texts) / seconds
+    print(f"store step alone (StorePipeline, in process, no enqueue): {rate:.0f} mentions/s")
+    return rate
+
+
+def phase_crawl(run: Run) -> float:
+    """Crawl+store with no worker running, then a worker drains the queue; processing mentions/s."""
+    n = len(run.texts)
+    use_database(run.dbs.create("iso"))
+    names = add_sources(run.server.publish("iso", run.texts, run.args.per_feed, run.now), "iso")
+    crawl_s, summary = crawl(names)
+    check_crawl(summary, n)
+    inner = float(summary.get("elapsed_seconds") or crawl_s)
+    print(f"crawl+store (child process incl. start-up, enqueue to Redis): {n / crawl_s:.1f} mentions/s"
+          f" ({crawl_s:.1f} s for {n}; {n / inner:.1f} mentions/s over the {inner:.1f} s the crawl itself took)")
+    worker = Worker(run.workdir, "iso", run.args.concurrency)
+    try:
+        worker.wait_ready()
+        t0 = time.perf_counter()
+        t1 = wait_all_analyzed(n, timeout=7200)
+    finally:
+        worker.stop()
+    run.rss_peak, run.rss_total = max(run.rss_peak, worker.peak_process), max(run.rss_total, worker.peak_total)
+    rate = n / (t1 - t0)
+    print(f"processing (worker ready → all analyzed): {rate:.1f} mentions/s ({t1 - t0:.1f} s; {counts()[2]} failed)")
+    return rate
+
+
+def phase_e2e(run: Run) -> float:
+    """A worker is waiting, the crawl starts; mentions/s until every one is analyzed."""
+    n = len(run.texts)
+    use_database(run.dbs.create("e2e"))
+    names = add_sources(run.server.publish("e2e", run.texts, run.args.per_feed, run.now), "e2e")
+    worker = Worker(run.workdir, "e2e", run.args.concurrency)
+    try:
+        worker.wait_ready()
+        t0 = time.perf_counter()
+        crawl_s, summary = crawl(names)
+        check_crawl(summary, n)
+        t1 = wait_all_analyzed(n, timeout=7200)
+    finally:
+        worker.stop()
+    run.rss_peak, run.rss_total = max(run.rss_peak, worker.peak_process), max(run.rss_total, worker.peak_total)
+    rate = n / (t1 - t0)
+    print(f"end-to-end (crawl start → all analyzed, worker running): {rate:.1f} mentions/s"
+          f" ({t1 - t0:.1f} s; crawl part {crawl_s:.1f} s; {counts()[2]} failed)")
+    return rate
+
+
+def phase_history(run: Run) -> None:
+    """Cost per mention with a small and a large store, and their ratio."""
+    from core.db import reset_engine
+
+    probe = load_texts(run.args.probe)
+    costs = []
+    for stored in (run.args.small, run.args.stored):
+        tag = f"h{stored}"
+        use_database(run.dbs.create(tag))
+        fill_s = fill_history(stored, run.texts)
+        cost, peak = probe_cost(run.workdir, tag, probe, run.args.concurrency, datetime.now(UTC))
+        costs.append(cost)
+        run.rss_peak = max(run.rss_peak, peak)
+        print(f"cost per mention with {stored:,} stored: {cost:.1f} ms (probe {len(probe)},"
+              f" concurrency {run.args.concurrency}; history filled in {fill_s:.0f} s; worker RSS peak {mb(peak)})")
+        reset_engine()
+    print(f"cost ratio {run.args.stored:,} / {run.args.small:,} stored: {costs[1] / costs[0]:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="texts crawled and processed per phase")
@@ -533,108 +631,49 @@ def main(argv: list[str] | None = None) -> int:
         "YUQING_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
         help="a PostgreSQL server (any database on it): the benchmark creates and drops its own")
     parser.add_argument("--redis-url", default="", help="an existing Redis (default: a private redis-server)")
-    parser.add_argument("--skip-history", action="store_true", help="skip the 10k/1M cost phase")
+    parser.add_argument("--phases", default=",".join(PHASES),
+                        help=f"comma-separated subset of {','.join(PHASES)} (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the databases (for inspection)")
     args = parser.parse_args(argv)
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    if unknown := set(phases) - set(PHASES):
+        parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
 
     workdir = Path(tempfile.mkdtemp(prefix="yuqing-pbench-"))
     os.environ["YUQING_SECRET_KEY"] = SECRET
     os.environ["YUQING_VAR_DIR"] = str(workdir / "var")
     texts = load_texts(args.n)
-    probe = load_texts(args.probe)
     print(f"texts: {len(texts)} (citizen messages + Weibo posts, avg {sum(len(t.text) for t in texts) / len(texts):.0f}"
           f" chars); worker concurrency {args.concurrency}; {os.cpu_count()} CPUs")
     jieba_rate = bench_jieba(texts)
     print(f"jieba.lcut: {jieba_rate:.0f} texts/s")
 
+    e2e_rate: float | None = None
     with private_redis(workdir) if not args.redis_url else nullcontext(args.redis_url) as redis_url:
         os.environ["YUQING_REDIS_URL"] = redis_url
-        dbs = Databases(args.database_url, args.keep)
-        server = FeedServer()
-        now = datetime.now(UTC)
+        run = Run(args, workdir, Databases(args.database_url, args.keep), FeedServer(), texts, datetime.now(UTC))
         try:
-            # 1. The store step alone.
-            use_database(dbs.create("store"))
-            names = add_sources(["https://liuyan.bench.example.gov.cn/store.xml"], "store")
-            from core.db import session_scope
-            from core.sources import service as sources
-
-            with session_scope() as session:
-                src = sources.get_by_name(session=session, name=names[0])
-                assert src is not None and src.id is not None
-                store_source = src.id
-            items = feed_items(texts, "store", store_source, now)
-            store_s = store_items(items)
-            if counts()[0] != len(texts):
-                raise SystemExit(f"store step stored {counts()[0]} of {len(texts)}")
-            store_rate = len(texts) / store_s
-            print(f"store step alone (StorePipeline, in process, no enqueue): {store_rate:.0f} mentions/s")
-
-            # 2. Crawl+store with no worker, then processing of the queued mentions.
-            use_database(dbs.create("iso"))
-            names = add_sources(server.publish("iso", texts, args.per_feed, now), "iso")
-            crawl_s, summary = crawl(names)
-            check_crawl(summary, len(texts))
-            crawl_rate = len(texts) / crawl_s
-            inner = float(summary.get("elapsed_seconds") or crawl_s)
-            print(f"crawl+store (child process incl. start-up, enqueue to Redis): {crawl_rate:.1f} mentions/s"
-                  f" ({crawl_s:.1f} s for {len(texts)}; {len(texts) / inner:.1f} mentions/s over the"
-                  f" {inner:.1f} s the crawl itself took)")
-            worker = Worker(workdir, "iso", args.concurrency)
-            try:
-                worker.wait_ready()
-                t0 = time.perf_counter()
-                t1 = wait_all_analyzed(len(texts), timeout=7200)
-            finally:
-                worker.stop()
-            failed = counts()[2]
-            process_rate = len(texts) / (t1 - t0)
-            print(f"processing (worker ready → all analyzed): {process_rate:.1f} mentions/s"
-                  f" ({t1 - t0:.1f} s; {failed} failed)")
-            rss_peak = worker.peak_process
-
-            # 3. End to end: a worker is waiting, the crawl starts.
-            use_database(dbs.create("e2e"))
-            names = add_sources(server.publish("e2e", texts, args.per_feed, now), "e2e")
-            worker = Worker(workdir, "e2e", args.concurrency)
-            try:
-                worker.wait_ready()
-                t0 = time.perf_counter()
-                crawl_s2, summary = crawl(names)
-                check_crawl(summary, len(texts))
-                t1 = wait_all_analyzed(len(texts), timeout=7200)
-            finally:
-                worker.stop()
-            e2e_rate = len(texts) / (t1 - t0)
-            rss_peak = max(rss_peak, worker.peak_process)
-            print(f"end-to-end (crawl start → all analyzed, worker running): {e2e_rate:.1f} mentions/s"
-                  f" ({t1 - t0:.1f} s; crawl part {crawl_s2:.1f} s)")
-            print(f"worker RSS peak: {mb(rss_peak)} per process (main or pool child);"
-                  f" {mb(worker.peak_total)} all {args.concurrency + 1} processes")
-
-            # 4. Cost per mention with a small and a large store.
-            if not args.skip_history:
-                costs = []
-                for stored in (args.small, args.stored):
-                    tag = f"h{stored}"
-                    use_database(dbs.create(tag))
-                    fill_s = fill_history(stored, texts)
-                    cost, peak = probe_cost(workdir, tag, probe, args.concurrency, datetime.now(UTC))
-                    costs.append(cost)
-                    print(f"cost per mention with {stored:,} stored: {cost:.1f} ms"
-                          f" (probe {len(probe)}, concurrency {args.concurrency}; history filled in {fill_s:.0f} s;"
-                          f" worker RSS peak {mb(peak)})")
-                    from core.db import reset_engine
-
-                    reset_engine()
-                print(f"cost ratio {args.stored:,} / {args.small:,} stored: {costs[1] / costs[0]:.2f}")
+            if "store" in phases:
+                phase_store(run)
+            if "crawl" in phases:
+                phase_crawl(run)
+            if "e2e" in phases:
+                e2e_rate = phase_e2e(run)
+            if run.rss_peak:
+                print(f"worker RSS peak: {mb(run.rss_peak)} per process (main or pool child);"
+                      f" {mb(run.rss_total)} all {args.concurrency + 1} processes")
+            if "history" in phases:
+                phase_history(run)
         finally:
             from core.db import reset_engine
 
             reset_engine()
-            server.close()
-            dbs.drop_all()
+            run.server.close()
+            run.dbs.drop_all()
             shutil.rmtree(workdir, ignore_errors=True)
+    if e2e_rate is None:
+        print("ratio - (no e2e phase)")
+        return 0
     print(f"pipeline end-to-end {e2e_rate:.1f} mentions/s; jieba {jieba_rate:.0f} texts/s")
     print(f"ratio {e2e_rate / jieba_rate:.4f}")
     return 0
