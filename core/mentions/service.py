@@ -258,8 +258,11 @@ def prepare(mention_in: MentionCreate) -> MentionCreate:
     return mention_in
 
 
-# Rows per INSERT: ~40 columns each stays under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-_BULK_ROWS = 400
+def _row_defaults() -> dict[str, object]:
+    """Every mention column's value for a freshly stored mention, as the model builds it."""
+    blank = Mention(external_id="")
+    table = Mention.__table__  # type: ignore[attr-defined]
+    return {c.name: getattr(blank, c.name) for c in table.columns if c.name != "id"}
 
 
 def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[int | None]:
@@ -274,8 +277,7 @@ def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[i
     from sqlalchemy.dialects import postgresql, sqlite
 
     now = utcnow()
-    table = Mention.__table__  # type: ignore[attr-defined]
-    columns = [c.name for c in table.columns if c.name != "id"]
+    defaults = _row_defaults()
     keys: list[tuple[int | None, str] | None] = []
     rows: list[dict[str, object]] = []
     seen_keys: set[tuple[int | None, str]] = set()
@@ -290,18 +292,18 @@ def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[i
         if fingerprint:
             seen_fingerprints.add(fingerprint)
         keys.append(key)
-        mention = Mention(**mention_in.model_dump(), url_fingerprint=fingerprint, fetched_at=now,
-                          created_at=now,
-                          raw_sha256=hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else "")
-        row = {name: getattr(mention, name) for name in columns}
-        row["seen_at"] = mention.published_at or now  # what the before_insert listener sets
-        rows.append(row)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    new_ids: dict[tuple[int | None, str], int] = {}
-    for start in range(0, len(rows), _BULK_ROWS):
-        stmt = (insert(table).values(rows[start:start + _BULK_ROWS]).on_conflict_do_nothing()
-                .returning(table.c.id, table.c.source_id, table.c.external_id))
-        for mention_id, source_id, external_id in session.execute(stmt):
-            new_ids[(source_id, external_id)] = mention_id
+        rows.append({
+            **defaults, **mention_in.model_dump(), "url_fingerprint": fingerprint, "created_at": now,
+            "fetched_at": now, "seen_at": mention_in.published_at or now,  # as the before_insert listener
+            "raw_sha256": hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else ""})
+    if not rows:
+        return [None] * len(keys)
+    table = Mention.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # One statement, sent as multi-row VALUES pages by SQLAlchemy ("insertmanyvalues"); RETURNING
+    # gives only the rows inserted, the others conflicted with a stored mention.
+    stmt = (insert(table).on_conflict_do_nothing()
+            .returning(table.c.id, table.c.source_id, table.c.external_id))
+    new_ids = {(source_id, external_id): mention_id
+               for mention_id, source_id, external_id in session.execute(stmt, rows)}
     return [new_ids.get(key) if key is not None else None for key in keys]
