@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred
 
@@ -29,6 +30,18 @@ OnStored = Callable[[Iterable[int]], None]
 
 DEFAULT_BATCH_SIZE = 100  # Scrapy hands over at most CONCURRENT_ITEMS (100) items of a response at once
 DEFAULT_FLUSH_SECONDS = 0.5
+
+
+class Stored:
+    """What process_item hands Scrapy for a buffered item: awaited, it gives the item once its batch
+    committed (or raises DropItem); `deferred` serves callers without an event loop."""
+
+    def __init__(self) -> None:
+        self.deferred: Deferred[Any] = Deferred()
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        # Scrapy >= 2.14 awaits what a pipeline returns (a bare Deferred is deprecated).
+        return maybe_deferred_to_future(self.deferred).__await__()
 
 
 @dataclass
@@ -91,7 +104,7 @@ class StorePipeline:
         return hook
 
     def process_item(self, item: Any) -> Any:
-        """Check the item now (DropItem with the reason); return a Deferred fired once it is stored."""
+        """Check the item now (DropItem with the reason); return what resolves once it is stored."""
         if not isinstance(item, MentionItem):
             return item
         report = self._report(item.get("source_id"))
@@ -102,13 +115,13 @@ class StorePipeline:
             self._reject(item, report, f"字段不合法：{reason}")
         except InvalidInput as exc:
             self._reject(item, report, str(exc))
-        done: Deferred[Any] = Deferred()
-        self._buffer.append(_Pending(item, mention_in, report, done))
+        stored = Stored()
+        self._buffer.append(_Pending(item, mention_in, report, stored.deferred))
         if len(self._buffer) >= self.batch_size:
             self.flush()
         else:
             self._arm_timer()
-        return done
+        return stored
 
     # ----- batches ------------------------------------------------------------------------
     def flush(self) -> None:

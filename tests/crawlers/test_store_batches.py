@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 
 from core.mentions.models import Mention
 from crawlers.items import MentionItem
-from crawlers.pipelines import StorePipeline
+from crawlers.pipelines import Stored, StorePipeline
 from crawlers.report import SourceReport
 from crawlers.spiders.feed import FeedSpider
 
@@ -73,14 +73,13 @@ def item(source_id: int, n: int, **fields: object) -> MentionItem:
 
 
 class Outcome:
-    """What a process_item Deferred delivered: the item (stored or duplicate) or a DropItem."""
+    """What a process_item result delivered: the item (stored or duplicate) or a DropItem."""
 
     def __init__(self, result: Any) -> None:
         self.value: Any = None
         self.fired = False
-        if isinstance(result, MentionItem):  # not deferred: never for a MentionItem
-            raise AssertionError("a MentionItem must wait for its batch")
-        result.addCallbacks(self._ok, self._failed)
+        assert isinstance(result, Stored), "a MentionItem must wait for its batch"
+        result.deferred.addCallbacks(self._ok, self._failed)
 
     def _ok(self, value: Any) -> None:
         self.fired, self.value = True, value
