@@ -16,8 +16,9 @@ created and dropped by this script (one per phase). Phases, each on a fresh data
 - end-to-end: a worker is ready, then the crawl starts; until every mention is analyzed;
 - history: the cost per mention (a probe of --probe texts processed by the worker) with 10k and
   with --stored mentions already stored, history filled with set-based SQL (INSERT ... SELECT
-  generate_series) shaped as the pipeline makes it (analyzed mentions with simhash bands, seen_at,
-  events of ~2.7 mentions, spread over the last year).
+  generate_series) shaped as the pipeline makes it (analyzed mentions with seen_at and the real
+  SimHash bands of 2,000 real texts other than the probe's, events of ~2.7 mentions, spread over
+  the last year).
 
 `jieba.lcut` runs on the same texts (title + text) in the same run. The LAST line is
 `ratio X`: end-to-end mentions/s ÷ jieba texts/s.
@@ -415,12 +416,24 @@ def store_items(items: list[Any], hook: Any = "") -> float:
     return time.perf_counter() - t0
 
 
+HISTORY_TEXTS = 2000  # distinct real texts the history repeats
 HISTORY_TOPICS = ["safety", "environment", "traffic", "housing", "labor", "health", "education",
                   "public_order", "other"]
 
 
-def fill_history(stored: int, texts: list[Text], *, chunk: int = 200_000) -> float:
-    """`stored` analyzed mentions (and their events, ~2.7 mentions each) over the last year, set-based."""
+def history_hashes(texts: list[Text]) -> list[int]:
+    """The SimHash the pipeline gives each text (real texts cluster: their bands are far from uniform)."""
+    from core.analysis import analyze
+
+    return [int(analyze(t.text, title=t.title).simhash) for t in texts]
+
+
+def fill_history(stored: int, texts: list[Text], hashes: list[int], *, chunk: int = 200_000) -> float:
+    """`stored` analyzed mentions (and their events, ~2.7 mentions each) over the last year, set-based.
+
+    Mention g carries text g mod len(texts) and that text's real SimHash and bands, so the
+    near-duplicate look-up meets as many band collisions as a store of real posts.
+    """
     import sqlalchemy as sa
 
     from core.db import get_engine, session_scope
@@ -430,8 +443,10 @@ def fill_history(stored: int, texts: list[Text], *, chunk: int = 200_000) -> flo
     t0 = time.perf_counter()
     n_events = max(1, round(stored / 2.7))
     span = 365 * 86400.0
-    titles = [t.title[:200] for t in texts[:500]]
-    bodies = [t.text[:2000] for t in texts[:500]]
+    titles = [t.title[:200] for t in texts]
+    bodies = [t.text[:2000] for t in texts]
+    bands = [[(h >> (16 * i)) & 0xFFFF for h in hashes] for i in range(4)]
+    hexes = [f"{h:016x}" for h in hashes]
     engine = get_engine()
     with session_scope() as session:
         source = sources.create(session=session, source_in=SourceCreate(
@@ -459,26 +474,26 @@ def fill_history(stored: int, texts: list[Text], *, chunk: int = 200_000) -> flo
                 "WITH p AS (SELECT CAST(:titles AS text[]) AS titles, CAST(:bodies AS text[]) AS bodies,"
                 "                  CAST(:topics AS text[]) AS topics, CAST(:stored AS bigint) AS stored,"
                 "                  CAST(:n_events AS bigint) AS n_events, CAST(:first_event AS bigint) AS first_event,"
-                "                  CAST(:step AS float8) AS step, CAST(:source AS int) AS source)"
+                "                  CAST(:step AS float8) AS step, CAST(:source AS int) AS source,"
+                "                  CAST(:hexes AS text[]) AS hexes, CAST(:b0 AS int[]) AS b0s,"
+                "                  CAST(:b1 AS int[]) AS b1s, CAST(:b2 AS int[]) AS b2s, CAST(:b3 AS int[]) AS b3s)"
                 " INSERT INTO mention (channel, external_id, url, title, text, author, published_at, likes,"
                 " reposts, comments, views, source_id, url_fingerprint, created_at, fetched_at, seen_at, raw,"
                 " raw_sha256, contact, analyzed_at, process_attempts, process_error, enqueued_at, label_topic,"
                 " analyzer_version, topics, topic_scores, sentiment, sentiment_score, places, relevant, risk,"
                 " sensitive_terms, simhash, simhash_b0, simhash_b1, simhash_b2, simhash_b3, event_id)"
                 " SELECT 'weibo', 'hist-' || g, 'https://history.bench.example/p/' || g,"
-                " titles[1 + g % cardinality(titles)], bodies[1 + g % cardinality(bodies)], '网友',"
+                " titles[i], bodies[i], '网友',"
                 " t, g % 13, g % 5, g % 7, 0, source, md5('hist-' || g), t, t, t, '', '', '',"
                 " t + interval '1 minute', 1, '', NULL, '', 'bench',"
                 " json_build_array(topics[1 + g % cardinality(topics)]), '{}',"
                 " CASE WHEN g % 3 = 0 THEN 'negative' ELSE 'neutral' END, 0, '[]', g % 4 = 0, (g % 10) / 10.0,"
-                " '[]', lpad(to_hex(b3), 4, '0') || lpad(to_hex(b2), 4, '0') || lpad(to_hex(b1), 4, '0')"
-                " || lpad(to_hex(b0), 4, '0'), b0, b1, b2, b3, first_event + (g - 1) * n_events / stored"
-                " FROM p, LATERAL (SELECT g::bigint AS g,"
-                "     now() - interval '1 hour' - make_interval(secs => (p.stored - g) * p.step) AS t,"
-                "     floor(random() * 65536)::int AS b0, floor(random() * 65536)::int AS b1,"
-                "     floor(random() * 65536)::int AS b2, floor(random() * 65536)::int AS b3"
+                " '[]', hexes[i], b0s[i], b1s[i], b2s[i], b3s[i], first_event + (g - 1) * n_events / stored"
+                " FROM p, LATERAL (SELECT g::bigint AS g, 1 + (g % cardinality(p.titles))::int AS i,"
+                "     now() - interval '1 hour' - make_interval(secs => (p.stored - g) * p.step) AS t"
                 "     FROM generate_series(CAST(:start AS int), CAST(:stop AS int)) AS g) s"),
                 {"titles": titles, "bodies": bodies, "topics": HISTORY_TOPICS, "source": source_id,
+                 "hexes": hexes, "b0": bands[0], "b1": bands[1], "b2": bands[2], "b3": bands[3],
                  "first_event": first_event, "n_events": n_events, "stored": stored,
                  "step": span / stored, "start": start, "stop": min(stored, start + chunk - 1)})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -487,8 +502,10 @@ def fill_history(stored: int, texts: list[Text], *, chunk: int = 200_000) -> flo
     return time.perf_counter() - t0
 
 
-def probe_cost(workdir: Path, tag: str, probe: list[Text], concurrency: int, now: datetime) -> tuple[float, int]:
-    """Store the probe texts, start a worker, queue them, time them through: (ms per mention, worker RSS peak)."""
+def probe_cost(workdir: Path, tag: str, probe: list[Text], warm: list[Text], concurrency: int,
+               now: datetime) -> tuple[float, int]:
+    """Store the probe texts, start a worker, warm it up (models loaded in every pool process) on
+    other texts, then queue the probe and time it through: (ms per mention, worker RSS peak)."""
     import sqlalchemy as sa
 
     from core.db import get_engine, session_scope
@@ -496,25 +513,29 @@ def probe_cost(workdir: Path, tag: str, probe: list[Text], concurrency: int, now
     from core.sources.models import SourceCreate
     from worker.dispatch import enqueue_mentions
 
-    with session_scope() as session:
-        src = sources.create(session=session, source_in=SourceCreate(
-            name=f"探针-{tag}", kind="feed", channel="board", url="https://probe.bench.example/feed.xml"))
-        source_id = src.id
-    assert source_id is not None
-    before = counts()
-    store_items(feed_items(probe, f"probe-{tag}", source_id, now))
-    with get_engine().connect() as conn:
-        new_ids = [int(i) for i in conn.execute(
-            sa.text("SELECT id FROM mention WHERE source_id = :s ORDER BY id"), {"s": source_id}).scalars()]
+    def store(name: str, texts: list[Text]) -> list[int]:
+        with session_scope() as session:
+            src = sources.create(session=session, source_in=SourceCreate(
+                name=name, kind="feed", channel="board", url=f"https://{tag}.bench.example/{len(name)}.xml"))
+            source_id = src.id
+        store_items(feed_items(texts, f"{name}-{tag}", int(source_id or 0), now))
+        with get_engine().connect() as conn:
+            return [int(i) for i in conn.execute(
+                sa.text("SELECT id FROM mention WHERE source_id = :s ORDER BY id"), {"s": source_id}).scalars()]
+
+    warm_ids, probe_ids = store(f"预热-{tag}", warm), store(f"探针-{tag}", probe)
+    stored, analyzed, failed = counts()
     worker = Worker(workdir, tag, concurrency)
     try:
         worker.wait_ready()
+        enqueue_mentions(warm_ids)
+        wait_all_analyzed(analyzed + failed + len(warm_ids), timeout=600)
         t0 = time.perf_counter()
-        enqueue_mentions(new_ids)
-        t1 = wait_all_analyzed(before[1] + len(new_ids) + before[2], timeout=3600)
+        enqueue_mentions(probe_ids)
+        t1 = wait_all_analyzed(stored, timeout=3600)
     finally:
         worker.stop()
-    return (t1 - t0) * 1000 / len(new_ids), worker.peak_process
+    return (t1 - t0) * 1000 / len(probe_ids), worker.peak_process
 
 
 def mb(n: int) -> str:
@@ -604,13 +625,17 @@ def phase_history(run: Run) -> None:
     """Cost per mention with a small and a large store, and their ratio."""
     from core.db import reset_engine
 
-    probe = load_texts(run.args.probe)
+    # The probe's texts are not in the history: history texts come after them in the corpus.
+    corpus = load_texts(run.args.probe + HISTORY_TEXTS + 4 * run.args.concurrency)
+    probe, history = corpus[:run.args.probe], corpus[run.args.probe:run.args.probe + HISTORY_TEXTS]
+    warm = corpus[run.args.probe + HISTORY_TEXTS:]
+    hashes = history_hashes(history)
     costs = []
     for stored in (run.args.small, run.args.stored):
         tag = f"h{stored}"
         use_database(run.dbs.create(tag))
-        fill_s = fill_history(stored, run.texts)
-        cost, peak = probe_cost(run.workdir, tag, probe, run.args.concurrency, datetime.now(UTC))
+        fill_s = fill_history(stored, history, hashes)
+        cost, peak = probe_cost(run.workdir, tag, probe, warm, run.args.concurrency, datetime.now(UTC))
         costs.append(cost)
         run.rss_peak = max(run.rss_peak, peak)
         print(f"cost per mention with {stored:,} stored: {cost:.1f} ms (probe {len(probe)},"
