@@ -58,6 +58,10 @@ COOKIES_ENABLED = False  # feeds need no session; login-based spiders enable it 
 TELNETCONSOLE_ENABLED = False  # no listening debug port on an office machine
 
 ITEM_PIPELINES = {"crawlers.pipelines.StorePipeline": 300}
+# Items are stored in batches, one transaction each: when a batch is full, when its first item
+# has waited this long, and when the spider closes (before source health and cursors are saved).
+YUQING_STORE_BATCH_SIZE = 100
+YUQING_STORE_FLUSH_SECONDS = 0.5
 # Called with the ids of newly stored mentions after their transaction committed.
 YUQING_ON_STORED = "worker.dispatch.enqueue_mentions"
 

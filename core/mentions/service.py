@@ -259,3 +259,70 @@ def get_pending_ids(*, session: Session, older_than: timedelta, lease: timedelta
     if lease is not None:
         stmt = stmt.where(sa.or_(col(Mention.enqueued_at).is_(None), col(Mention.enqueued_at) <= now - lease))
     return [i for i in session.exec(stmt) if i is not None]
+
+
+def prepare(mention_in: MentionCreate) -> MentionCreate:
+    """A mention as `ingest` would store it (NUL-free text, http(s) link, usable date), or InvalidInput.
+
+    For callers that check items one by one and store them later in a batch (ingest_many).
+    """
+    mention_in = mention_in.model_copy(update={
+        **{name: strip_nul(getattr(mention_in, name))
+           for name in ("external_id", "title", "text", "author", "raw", "contact", "channel")},
+        "url": web_url(mention_in.url), "published_at": _plausible(mention_in.published_at)})
+    if not mention_in.external_id.strip():
+        raise InvalidInput("external_id 不能为空")
+    if not (mention_in.text.strip() or mention_in.title.strip()):
+        raise InvalidInput("标题和正文不能都为空")
+    return mention_in
+
+
+def _row_defaults() -> dict[str, object]:
+    """Every mention column's value for a freshly stored mention, as the model builds it."""
+    blank = Mention(external_id="")
+    table = Mention.__table__  # type: ignore[attr-defined]
+    return {c.name: getattr(blank, c.name) for c in table.columns if c.name != "id"}
+
+
+def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[int | None]:
+    """Store prepared mentions (see `prepare`) with set-based INSERT ... ON CONFLICT DO NOTHING.
+
+    Returns, per input in order, the new mention's id, or None when it was stored already: by an
+    earlier call (same source + external id, or same canonical URL, as `ingest` decides) or by an
+    earlier input of this list. The database's unique constraints decide against concurrent
+    crawlers, so nothing is stored twice and nothing raises for a duplicate. The caller commits;
+    only then may the new ids be announced.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    now = utcnow()
+    defaults = _row_defaults()
+    keys: list[tuple[int | None, str] | None] = []
+    rows: list[dict[str, object]] = []
+    seen_keys: set[tuple[int | None, str]] = set()
+    seen_fingerprints: set[str] = set()
+    for mention_in in mentions_in:
+        fingerprint = url_fingerprint(mention_in.url)
+        key = (mention_in.source_id, mention_in.external_id)
+        if key in seen_keys or (fingerprint and fingerprint in seen_fingerprints):
+            keys.append(None)  # the same post twice in one batch: the first one counts
+            continue
+        seen_keys.add(key)
+        if fingerprint:
+            seen_fingerprints.add(fingerprint)
+        keys.append(key)
+        rows.append({
+            **defaults, **mention_in.model_dump(), "url_fingerprint": fingerprint, "created_at": now,
+            "fetched_at": now, "seen_at": mention_in.published_at or now,  # as the before_insert listener
+            "raw_sha256": hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else ""})
+    if not rows:
+        return [None] * len(keys)
+    table = Mention.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # One statement, sent as multi-row VALUES pages by SQLAlchemy ("insertmanyvalues"); RETURNING
+    # gives only the rows inserted, the others conflicted with a stored mention.
+    stmt = (insert(table).on_conflict_do_nothing()
+            .returning(table.c.id, table.c.source_id, table.c.external_id))
+    new_ids = {(source_id, external_id): mention_id
+               for mention_id, source_id, external_id in session.execute(stmt, rows)}
+    return [new_ids.get(key) if key is not None else None for key in keys]

@@ -64,6 +64,7 @@ def test_it_stores_an_item_once_and_announces_it_after_commit(db: sa.Engine) -> 
     pipeline.process_item(item(source_id, 1))  # the same post again
     # A share link of the same page (tracking parameter) is the same mention too.
     pipeline.process_item(item(source_id, 2, url="https://wenzheng.xinfu.example/post/1?from=timeline"))
+    pipeline.close_spider()  # items are stored in batches: the rest when the spider closes
 
     with Session(db) as session:
         stored = list(session.exec(select(Mention)))
@@ -102,12 +103,14 @@ def test_without_a_usable_hook_the_mention_is_still_stored_for_the_outbox_sweep(
     assert missing.on_stored is None
     assert any("no_such_module.enqueue" in r.getMessage() for r in caplog.records)
     missing.process_item(item(source_id, 5))
+    missing.close_spider()
 
     def broken(ids: Iterable[int]) -> None:
         raise ConnectionError("redis down")
 
     failing, _ = make_pipeline(broken)
     failing.process_item(item(source_id, 6))
+    failing.close_spider()
 
     with Session(db) as session:
         stored = {m.external_id: m.analyzed_at for m in session.exec(select(Mention))}
