@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from core import spreadsheet
@@ -177,9 +178,9 @@ def _post_figures(session: Session, event_ids: list[int]) -> dict[int, PostFigur
                 best[eid] = candidate
         firsts = {eid: FirstPost(published_at=published_at, source_id=source_id, channel=channel, url=url,
                                  text=text or "")
-                  for eid, published_at, source_id, channel, url, text in session.exec(
-                      select(Mention.event_id, Mention.published_at, Mention.source_id, Mention.channel,
-                             Mention.url, func.substr(col(Mention.text), 1, SUMMARY_CHARS))
+                  for eid, published_at, source_id, channel, url, text in session.execute(
+                      sa.select(col(Mention.event_id), col(Mention.published_at), col(Mention.source_id),
+                                col(Mention.channel), col(Mention.url), func.substr(col(Mention.text), 1, SUMMARY_CHARS))
                       .join(ranked, ranked.c.mid == col(Mention.id)).where(ranked.c.rank == 1))}
         for eid in chunk:
             if eid in firsts or eid in totals:

@@ -44,6 +44,10 @@ class Mention(MentionBase, table=True):
         sa.Index("ix_mention_pending", "analyzed_at", "created_at"),
         # Keyset paging of searches, newest first: (seen_at, id) < (cursor).
         sa.Index("ix_mention_seen", "seen_at", "id"),
+        # Dashboard and briefing figures (trend, sentiment, channel) as index-only scans of a window.
+        sa.Index("ix_mention_seen_figures", "seen_at", "sentiment", "channel"),
+        # The ledger's first post of each event: oldest published first, in index order.
+        sa.Index("ix_mention_event_published", "event_id", "published_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -185,6 +185,7 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None,
 
     open_by_state = _tickets_by_state(session)
     trend, sentiment, channels = _mention_figures(session, first_day, last_day)
+    by_grade, topics = _event_figures(session, window_start, window_end)
     counts = Counts(
         mentions_today=_count(session, select(func.count()).select_from(Mention)
                               .where(_seen_since(local_day_start(today)))),
@@ -202,8 +203,8 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None,
         timezone="Asia/Shanghai",
         counts=counts,
         tickets_by_state=open_by_state,
-        events_by_grade=_events_by_grade(session, window_start, window_end),
-        topics=_topics(session, window_start, window_end),
+        events_by_grade=by_grade,
+        topics=topics,
         trend=trend,
         open_alerts=_open_alerts(session),
         sources=_sources(session),
@@ -261,20 +262,27 @@ def _active(since: datetime, until: datetime) -> Any:
 
 def _events_by_grade(session: Session, since: datetime, until: datetime) -> list[GradeCount]:
     """Events active in the window (last mention inside it), by grade."""
-    rows = session.exec(select(Event.grade, func.count()).where(_active(since, until))
-                        .group_by(Event.grade)).all()
-    found = {(grade or UNGRADED): int(n) for grade, n in rows}
-    out = [GradeCount(grade=g, label=GRADE_LABELS[g], count=found.get(g, 0)) for g in GRADES]
-    out.append(GradeCount(grade=UNGRADED, label="未分级", count=found.get(UNGRADED, 0)))
-    return out
+    return _event_figures(session, since, until)[0]
 
 
 def _topics(session: Session, since: datetime, until: datetime) -> list[TopicCount]:
     """Topics of the events active in the window, most frequent first."""
-    rows = session.exec(select(Event.topic, func.count()).where(_active(since, until))
-                        .group_by(Event.topic)).all()
-    ordered = sorted(((topic, int(n)) for topic, n in rows), key=lambda r: (-r[1], r[0]))
-    return [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
+    return _event_figures(session, since, until)[1]
+
+
+def _event_figures(session: Session, since: datetime, until: datetime
+                   ) -> tuple[list[GradeCount], list[TopicCount]]:
+    """Active events by grade and by topic from one grouped index-only scan (ix_event_active)."""
+    by_grade: dict[str, int] = {}
+    by_topic: dict[str, int] = {}
+    for grade, topic, n in session.exec(select(Event.grade, Event.topic, func.count())
+                                        .where(_active(since, until)).group_by(Event.grade, Event.topic)):
+        by_grade[grade or UNGRADED] = by_grade.get(grade or UNGRADED, 0) + int(n)
+        by_topic[topic] = by_topic.get(topic, 0) + int(n)
+    grades = [GradeCount(grade=g, label=GRADE_LABELS[g], count=by_grade.get(g, 0)) for g in GRADES]
+    grades.append(GradeCount(grade=UNGRADED, label="未分级", count=by_grade.get(UNGRADED, 0)))
+    ordered = sorted(by_topic.items(), key=lambda r: (-r[1], r[0]))
+    return grades, [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
 
 
 def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint]:
@@ -386,10 +394,11 @@ def _timeliness(session: Session, due: Any, met: Any, since: datetime, until: da
 
 
 def _top_events(session: Session, since: datetime, until: datetime, limit: int = 10) -> list[TopEvent]:
+    order = (col(Event.mention_count).desc(), col(Event.engagement).desc(), col(Event.id).desc())
+    # The ids first, from the index alone; then only those rows.
+    top = select(Event.id).where(_active(since, until)).order_by(*order).limit(limit)
     stmt = (select(Event, Ticket.id, Ticket.state).outerjoin(Ticket, col(Ticket.event_id) == col(Event.id))
-            .where(_active(since, until))
-            .order_by(col(Event.mention_count).desc(), col(Event.engagement).desc(), col(Event.id).desc())
-            .limit(limit))
+            .where(col(Event.id).in_(top)).order_by(*order))
     out = []
     for event, ticket_id, ticket_state in session.exec(stmt):
         assert event.id is not None
