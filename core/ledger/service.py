@@ -180,7 +180,8 @@ def _post_figures(session: Session, event_ids: list[int]) -> dict[int, PostFigur
                                  text=text or "")
                   for eid, published_at, source_id, channel, url, text in session.execute(
                       sa.select(col(Mention.event_id), col(Mention.published_at), col(Mention.source_id),
-                                col(Mention.channel), col(Mention.url), func.substr(col(Mention.text), 1, SUMMARY_CHARS))
+                                col(Mention.channel), col(Mention.url),
+                                func.substr(col(Mention.text), 1, SUMMARY_CHARS))
                       .join(ranked, ranked.c.mid == col(Mention.id)).where(ranked.c.rank == 1))}
         for eid in chunk:
             if eid in firsts or eid in totals:
