@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -58,6 +59,7 @@ RESPONSE_CHANNELS = ["weibo", "wechat", "website", "press_conference", "briefing
 OPEN_STATES = ["triage", "assigned", "handling", "review", "responded"]
 SPAN_DAYS = 700
 PASSWORD = "scale-bench-password-1"
+DATABASE_SETTINGS = {"jit": "off", "random_page_cost": "1.1", "work_mem": "'16MB'"}
 
 
 def escape(value: str) -> str:
@@ -165,7 +167,7 @@ def plan(n: int, now: float, rng: random.Random) -> list[EventPlan]:
 
 def bigrams(text: str) -> list[str]:
     chars = [c for c in text if not c.isspace()]
-    return sorted({a + b for a, b in zip(chars, chars[1:], strict=False)})[:600]
+    return sorted({a + b for a, b in itertools.pairwise(chars)})[:600]
 
 
 def simhash_of(i: int) -> int:
@@ -238,7 +240,7 @@ def load(conn: psycopg.Connection[Any], n: int, rng: random.Random, now_dt: date
             rows.append((created, seen, published, e.idx, ch, source_id, text_idx, likes, reposts, comments, views,
                          sentiment, risk, relevant, sensitive))
     rows.sort(key=lambda r: r[0])
-    for mid, r in enumerate(rows, start=1):
+    for r in rows:
         e = events[r[3]]
         if e.count == 0 or r[1] < e.first:
             e.first = r[1]
@@ -442,6 +444,10 @@ def run_cases(client: httpx.Client, cases: list[Case]) -> dict[str, list[float]]
     return out
 
 
+def queue_url(queue: str) -> Callable[[int], str]:
+    return lambda _k: f"/api/tickets?queue={queue}&limit=21"  # the page of 20 (+1: is there more)
+
+
 def cases_for(conn: psycopg.Connection[Any], n: int, count: int, ledger_count: int,
               now: datetime) -> list[Case]:
     from core.mentions.search import encode_cursor
@@ -476,8 +482,7 @@ def cases_for(conn: psycopg.Connection[Any], n: int, count: int, ledger_count: i
         Case("mention search by time range", lambda k: f"/api/mentions/search?limit=50&{day_range(k)}", count),
         Case("events by grade", lambda k: f"/api/events?grade={grades[k % 4]}&limit=50", count),
         Case("events by topic", lambda k: f"/api/events?topic={TOPICS[k % 12]}&limit=50", count),
-        *[Case(f"tickets queue {q}", (lambda q: lambda k: f"/api/tickets?queue={q}&limit=21")(q), count)
-          for q in queues],
+        *[Case(f"tickets queue {q}", queue_url(q), count) for q in queues],
         Case("tickets queue review (leader)", lambda k: "/api/tickets?queue=review&limit=100", count),
         Case("ledger year json", lambda k: f"/api/ledger?year={ledger_year}", ledger_count),
         Case("ledger year xlsx", lambda k: f"/api/ledger?year={ledger_year}&format=xlsx", ledger_count),
@@ -537,12 +542,16 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as var:
             os.environ["YUQING_VAR_DIR"] = var
-            if not args.reuse:
-                from core import migrate
+            from core import migrate
 
-                started = time.perf_counter()
-                migrate.upgrade(url.replace("postgresql://", "postgresql+psycopg://"))
-                print(f"migrated in {time.perf_counter() - started:.1f} s", flush=True)
+            # The per-database part of docker-compose.yml's production settings (shared_buffers and
+            # the like need a server restart: this shared server keeps its own).
+            for setting, value in DATABASE_SETTINGS.items():
+                admin.execute(f'ALTER DATABASE "{name}" SET {setting} = {value}')
+            started = time.perf_counter()
+            migrate.upgrade(url.replace("postgresql://", "postgresql+psycopg://"))
+            print(f"migrated in {time.perf_counter() - started:.1f} s", flush=True)
+            if not args.reuse:
                 started = time.perf_counter()
                 with psycopg.connect(url) as conn:
                     made = load(conn, args.mentions, rng, now)
@@ -564,12 +573,11 @@ def main() -> None:
                     return
                 cases = cases_for(conn, args.mentions, args.requests,
                                   args.ledger_requests if args.ledger_requests is not None else args.requests, now)
-            with serve(url, var) as base:
-                with httpx.Client(base_url=base, timeout=120) as client:
-                    token = client.post("/api/auth/token", data={"username": "admin", "password": PASSWORD})
-                    token.raise_for_status()
-                    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-                    results = run_cases(client, cases)
+            with serve(url, var) as base, httpx.Client(base_url=base, timeout=120) as client:
+                token = client.post("/api/auth/token", data={"username": "admin", "password": PASSWORD})
+                token.raise_for_status()
+                client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+                results = run_cases(client, cases)
         ledger = max(percentile(v, 0.95) for k, v in results.items() if k.startswith("ledger"))
         worst_name, worst = max(((k, percentile(v, 0.95)) for k, v in results.items()
                                  if not k.startswith("ledger")), key=lambda kv: kv[1])

@@ -60,8 +60,10 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
     # figures per event summed by the database, never the posts themselves.
     ticket_ids = [t.id for t in found if t.id is not None]
     event_ids = [t.event_id for t in found]
-    first_seen = dict(_in_chunks(session, select(Event.id, Event.first_seen_at), col(Event.id), event_ids))
     posts = _post_figures(session, event_ids)
+    # When an event has no post left to date it: when it was first seen.
+    first_seen = dict(_in_chunks(session, select(Event.id, Event.first_seen_at), col(Event.id),
+                                 [e for e in event_ids if posts.get(e, NO_POSTS).first is None]))
     answers_of: dict[int, list[Response]] = {}
     for r in _in_chunks(session, select(Response), col(Response.ticket_id), ticket_ids):
         answers_of.setdefault(r.ticket_id, []).append(r)
@@ -154,27 +156,31 @@ SUMMARY_CHARS = 200
 
 def _post_figures(session: Session, event_ids: list[int]) -> dict[int, PostFigures]:
     """What the ledger says about each event's posts, summed and ranked by the database
-    (three grouped queries per chunk of events; no post row, text or raw JSON is loaded)."""
+    (two queries per chunk of events, index-only but for the first posts: ix_mention_event_posts;
+    no post row, text or raw JSON is loaded)."""
     out: dict[int, PostFigures] = {}
     unique = list(dict.fromkeys(event_ids))
     for k in range(0, len(unique), CHUNK):
         chunk = unique[k:k + CHUNK]
         in_chunk = col(Mention.event_id).in_(chunk)
-        # Oldest first, undated last: the order of the posts in the ledger (index ix_mention_event_published).
+        # Oldest first, undated last: the order of the posts in the ledger, and of the index.
         rank = func.row_number().over(
             partition_by=col(Mention.event_id),
             order_by=(col(Mention.published_at).asc().nulls_last(), col(Mention.id))).label("rank")
-        ranked = select(col(Mention.id).label("mid"), col(Mention.event_id).label("eid"),
-                        col(Mention.sentiment).label("sentiment"), rank).where(in_chunk).subquery()
-        totals = {eid: (int(att or 0), int(com or 0)) for eid, att, com in session.exec(
-            select(Mention.event_id, func.sum(col(Mention.views) + col(Mention.likes) + col(Mention.reposts)),
-                   func.sum(col(Mention.comments))).where(in_chunk).group_by(col(Mention.event_id)))}
+        ranked = sa.select(col(Mention.id).label("mid"), col(Mention.event_id).label("eid"),
+                           col(Mention.sentiment).label("sentiment"), rank,
+                           (col(Mention.views) + col(Mention.likes) + col(Mention.reposts)).label("attention"),
+                           col(Mention.comments).label("comments")).where(in_chunk).subquery()
+        totals: dict[int, tuple[int, int]] = {}
         best: dict[int, tuple[int, int, str]] = {}  # event -> (count, -first rank, sentiment)
-        for eid, sentiment, n, first_rank in session.exec(
-                select(ranked.c.eid, ranked.c.sentiment, func.count(), func.min(ranked.c.rank))
-                .where(ranked.c.sentiment != "").group_by(ranked.c.eid, ranked.c.sentiment)):
+        for eid, sentiment, n, first_rank, attention, comments in session.execute(
+                sa.select(ranked.c.eid, ranked.c.sentiment, func.count(), func.min(ranked.c.rank),
+                          func.sum(ranked.c.attention), func.sum(ranked.c.comments))
+                .group_by(ranked.c.eid, ranked.c.sentiment)):
+            att, com = totals.get(eid, (0, 0))
+            totals[eid] = (att + int(attention or 0), com + int(comments or 0))
             candidate = (int(n), -int(first_rank), str(sentiment))
-            if eid not in best or candidate > best[eid]:
+            if sentiment and (eid not in best or candidate > best[eid]):
                 best[eid] = candidate
         firsts = {eid: FirstPost(published_at=published_at, source_id=source_id, channel=channel, url=url,
                                  text=text or "")

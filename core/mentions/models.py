@@ -46,8 +46,9 @@ class Mention(MentionBase, table=True):
         sa.Index("ix_mention_seen", "seen_at", "id"),
         # Dashboard and briefing figures (trend, sentiment, channel) as index-only scans of a window.
         sa.Index("ix_mention_seen_figures", "seen_at", "sentiment", "channel"),
-        # The ledger's first post of each event: oldest published first, in index order.
-        sa.Index("ix_mention_event_published", "event_id", "published_at", "id"),
+        # The ledger's figures of each event's posts, oldest published first, from the index alone.
+        sa.Index("ix_mention_event_posts", "event_id", "published_at", "id", "sentiment", "views", "likes",
+                 "reposts", "comments"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -23,7 +23,8 @@ SEEN_DAY_STATISTICS = ("CREATE STATISTICS IF NOT EXISTS st_mention_seen_day"
 def upgrade() -> None:
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.create_index('ix_mention_seen_figures', ['seen_at', 'sentiment', 'channel'], unique=False)
-        batch_op.create_index('ix_mention_event_published', ['event_id', 'published_at', 'id'], unique=False)
+        batch_op.create_index('ix_mention_event_posts', ['event_id', 'published_at', 'id', 'sentiment', 'views',
+                                                         'likes', 'reposts', 'comments'], unique=False)
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.create_index('ix_event_active', ['last_seen_at', 'first_seen_at', 'grade', 'topic',
                                                   'mention_count', 'engagement', 'id'], unique=False)
@@ -42,5 +43,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_event_grade_seen')
         batch_op.drop_index('ix_event_active')
     with op.batch_alter_table('mention', schema=None) as batch_op:
-        batch_op.drop_index('ix_mention_event_published')
+        batch_op.drop_index('ix_mention_event_posts')
         batch_op.drop_index('ix_mention_seen_figures')
