@@ -489,6 +489,21 @@ def cases_for(conn: psycopg.Connection[Any], n: int, count: int, ledger_count: i
     ]
 
 
+def server_rss(base: str) -> float:
+    """Resident memory of the uvicorn process serving `base`, in MB."""
+    port = base.rsplit(":", 1)[1]
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"uvicorn" in cmdline and port.encode() in cmdline:
+                for entry in (proc / "status").read_text().splitlines():
+                    if entry.startswith("VmRSS:"):
+                        return int(entry.split()[1]) / 1024
+        except OSError:
+            continue
+    return 0.0
+
+
 @contextmanager
 def serve(url: str, var: str) -> Iterator[str]:
     port = free_port()
@@ -577,7 +592,9 @@ def main() -> None:
                 token = client.post("/api/auth/token", data={"username": "admin", "password": PASSWORD})
                 token.raise_for_status()
                 client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+                print(f"load average before the requests: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
                 results = run_cases(client, cases)
+                print(f"load average after: {os.getloadavg()[0]:.1f}; api process RSS {server_rss(base):.0f} MB")
         ledger = max(percentile(v, 0.95) for k, v in results.items() if k.startswith("ledger"))
         worst_name, worst = max(((k, percentile(v, 0.95)) for k, v in results.items()
                                  if not k.startswith("ledger")), key=lambda kv: kv[1])
