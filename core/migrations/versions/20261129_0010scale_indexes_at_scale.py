@@ -23,6 +23,7 @@ SEEN_DAY_STATISTICS = ("CREATE STATISTICS IF NOT EXISTS st_mention_seen_day"
 def upgrade() -> None:
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.create_index('ix_mention_seen_figures', ['seen_at', 'sentiment', 'channel'], unique=False)
+        batch_op.create_index('ix_mention_source_seen', ['source_id', 'seen_at'], unique=False)
         batch_op.create_index('ix_mention_event_posts', ['event_id', 'published_at', 'id', 'sentiment', 'views',
                                                          'likes', 'reposts', 'comments'], unique=False)
     with op.batch_alter_table('event', schema=None) as batch_op:
@@ -44,4 +45,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_event_active')
     with op.batch_alter_table('mention', schema=None) as batch_op:
         batch_op.drop_index('ix_mention_event_posts')
+        batch_op.drop_index('ix_mention_source_seen')
         batch_op.drop_index('ix_mention_seen_figures')
