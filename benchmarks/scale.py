@@ -192,7 +192,8 @@ def load(conn: psycopg.Connection[Any], n: int, rng: random.Random, now_dt: date
     from core.users.service import hash_password
 
     pw = hash_password(PASSWORD)
-    users = [(1, "admin", "管理员", "admin", None), (2, "leader", "王主任", "leader", None)]
+    users: list[tuple[int, str, str, str, int | None]] = [
+        (1, "admin", "管理员", "admin", None), (2, "leader", "王主任", "leader", None)]
     users += [(3 + k, f"duty{k}", f"值班员{k}", "duty", None) for k in range(3)]
     users += [(6 + k, f"handler{u[0]}", f"承办人{u[0]}", "handler", u[0]) for k, u in enumerate(units)]
     sources = []
@@ -231,8 +232,8 @@ def load(conn: psycopg.Connection[Any], n: int, rng: random.Random, now_dt: date
             text_idx = rng.randrange(len(pool))
             likes, reposts, comments = (int(rng.paretovariate(1.3)) - 1 for _ in range(3))
             views = int(rng.paretovariate(1.1) * 20) if ch in ("weibo", "wechat") else 0
-            r = rng.random()
-            sentiment = "negative" if r < 0.42 else ("neutral" if r < 0.88 else "positive")
+            draw = rng.random()
+            sentiment = "negative" if draw < 0.42 else ("neutral" if draw < 0.88 else "positive")
             risk = round(rng.random() * (0.9 if e.grade else 0.4), 3)
             relevant = e.grade is not None or rng.random() < 0.6
             sensitive = [rng.choice(SENSITIVE)] if rng.random() < 0.05 else []
@@ -280,9 +281,9 @@ def load(conn: psycopg.Connection[Any], n: int, rng: random.Random, now_dt: date
                 " simhash_b1, simhash_b2, simhash_b3, event_id")
         with cur.copy(f"COPY mention ({cols}) FROM STDIN") as cp:
             buf: list[str] = []
-            for mid, r in enumerate(rows, start=1):
+            for mid, row in enumerate(rows, start=1):
                 (created, seen, published, idx, ch, source_id, text_idx, likes, reposts, comments, views,
-                 sentiment, risk, relevant, sensitive) = r
+                 sentiment, risk, relevant, sensitive) = row
                 e = events[idx]
                 title, body, author = escaped[text_idx]
                 url = "" if ch == "hotline" else f"https://{ch}.example.cn/p/{mid}"
@@ -313,17 +314,19 @@ def load(conn: psycopg.Connection[Any], n: int, rng: random.Random, now_dt: date
             for aid, e in enumerate(sorted(graded, key=lambda e: e.first), start=1):
                 created = e.first + 120
                 if e.ticketed:
-                    status, closed, note = "closed", ts(created + 3600), "已开单"
+                    status, closed_at, note = "closed", ts(created + 3600), "已开单"
                 elif now - created < 3 * 86400:
-                    status, closed, note = "open", None, ""
+                    status, closed_at, note = "open", None, ""
                 else:
                     status = rng.choice(["acknowledged", "dismissed", "closed"])
-                    closed, note = (ts(created + 7200), "误报") if status != "acknowledged" else (None, "")
+                    closed_at, note = (ts(created + 7200), "误报") if status != "acknowledged" else (None, "")
                 cp.write(line(aid, "event", e.id, e.grade, f"{e.grade}级：{e.count}条信息", f"event:{e.id}:{e.grade}",
                               status, ts(created), ts(created + 600) if status != "open" else None,
                               3 if status != "open" else None, "误报" if status == "dismissed" else "",
-                              ts(created + 30), 1, ts(created + 30), ts(created), closed, note))
-        timeline, responses, assisting = [], [], []
+                              ts(created + 30), 1, ts(created + 30), ts(created), closed_at, note))
+        timeline: list[tuple[int, float, str, str, str, str]] = []
+        responses: list[tuple[int, str, str, float, bool]] = []
+        assisting: list[tuple[int, int, float]] = []
         with cur.copy("COPY ticket (id, title, note, event_id, grade, topic, state, unit_id, handler_id,"
                       " first_handler_id, created_by_id, created_at, updated_at, assigned_at, first_response_at,"
                       " closed_at, first_info_due_at, response_due_at, close_due_at, online_note, offline_note,"
