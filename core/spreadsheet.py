@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
 from datetime import date, datetime
 from typing import Any
 
@@ -122,13 +123,22 @@ def to_xlsx(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, title:
             head.border = grid
     last_row = header_row
     body = Alignment(vertical="top", wrap_text=True)
+    # Assigning a style object hashes it into the workbook's tables (most of the time of a big
+    # sheet); the few distinct results are kept by the cell's style before and copied instead.
+    styled: dict[tuple[int, ...], Any] = {}
     for r, row in enumerate(rows, start=header_row + 1):
         last_row = r
         for i, name in enumerate(columns, start=1):
             cell = put(r, i, row.get(name, ""))
             if print_ready:
-                cell.alignment = body
-                cell.border = grid
+                key = tuple(cell._style) if cell._style is not None else ()
+                done = styled.get(key)
+                if done is None:
+                    cell.alignment = body
+                    cell.border = grid
+                    styled[key] = copy(cell._style)
+                else:
+                    cell._style = copy(done)
     sheet.freeze_panes = f"A{header_row + 1}"
     for i, name in enumerate(columns, start=1):
         if fit:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,20 @@ def ensure_utc(value: datetime) -> datetime:
 
 def to_local(value: datetime) -> datetime:
     return ensure_utc(value).astimezone(SHANGHAI)
+
+
+def local_day_sql(dialect: str, column: Any) -> Any:
+    """SQL for the Asia/Shanghai calendar day of a UTC time column: a date on PostgreSQL, an
+    ISO 'YYYY-MM-DD' string on SQLite (pass results through `as_date`)."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.timezone("Asia/Shanghai", column), sa.Date)
+    # SQLite stores naive UTC text; China has kept UTC+8 without DST since 1991, so +8 hours is exact.
+    return sa.func.date(column, "+8 hours")
+
+
+def as_date(value: Any) -> date:
+    """A day from `local_day_sql` as a date, whichever database answered."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 # Times people and feeds give us: years outside this are typos or attacks, and near year 1 or

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_list_field, time_field
@@ -16,6 +17,16 @@ class EventBase(SQLModel):
 
 
 class Event(EventBase, table=True):
+    __table_args__ = (
+        # Events active in a window (last seen after its start, first seen before its end) counted
+        # by grade and topic, and the most mentioned of them, without reading the wide rows.
+        sa.Index("ix_event_active", "last_seen_at", "first_seen_at", "grade", "topic", "mention_count",
+                 "engagement", "id"),
+        # Lists by grade or topic, most recently active first.
+        sa.Index("ix_event_grade_seen", "grade", "last_seen_at", "id"),
+        sa.Index("ix_event_topic_seen", "topic", "last_seen_at", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

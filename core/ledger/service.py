@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
 
 from core import spreadsheet
 from core.access import OFFICE, Scope
@@ -56,17 +56,14 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
     sources = {s.id: s.name for s in session.exec(select(Source))}
     office = get_settings().office_name
     now = utcnow()
-    # Everything the rows need, a fixed number of queries whatever the year holds.
+    # Everything the rows need, a fixed number of set-based queries whatever the year holds:
+    # figures per event summed by the database, never the posts themselves.
     ticket_ids = [t.id for t in found if t.id is not None]
     event_ids = [t.event_id for t in found]
-    events = {e.id: e for e in _in_chunks(session, select(Event), col(Event.id), event_ids)}
-    posts: dict[int, list[Mention]] = {}
-    for m in _in_chunks(session, select(Mention).options(defer(Mention.raw)),  # type: ignore[arg-type]
-                        col(Mention.event_id), event_ids):
-        if m.event_id is not None:
-            posts.setdefault(m.event_id, []).append(m)
-    for items in posts.values():
-        items.sort(key=_post_order)
+    posts = _post_figures(session, event_ids)
+    # When an event has no post left to date it: when it was first seen.
+    first_seen = dict(_in_chunks(session, select(Event.id, Event.first_seen_at), col(Event.id),
+                                 [e for e in event_ids if posts.get(e, NO_POSTS).first is None]))
     answers_of: dict[int, list[Response]] = {}
     for r in _in_chunks(session, select(Response), col(Response.ticket_id), ticket_ids):
         answers_of.setdefault(r.ticket_id, []).append(r)
@@ -80,12 +77,10 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
     out = []
     for n, ticket in enumerate(found, start=1):
         assert ticket.id is not None
-        event = events.get(ticket.event_id)
-        mentions = posts.get(ticket.event_id, [])
-        first = mentions[0] if mentions else None
+        figures = posts.get(ticket.event_id, NO_POSTS)
+        first = figures.first
         answers = answers_of.get(ticket.id, [])
         clocks = {c.name: c for c in tickets.clocks(session=session, ticket=ticket, press_at=press.get(ticket.id))}
-        sentiments = Counter(m.sentiment for m in mentions if m.sentiment)
         assisting = assisting_of.get(ticket.id, [])
         notes = [ticket.note]
         if ticket.dismiss_reason:
@@ -101,7 +96,7 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
         row: dict[str, Any] = {
             "序号": n,
             "巡查单位": office,
-            "发布时间": _fmt(first.published_at if first else (event.first_seen_at if event else None)),
+            "发布时间": _fmt(first.published_at if first else first_seen.get(ticket.event_id)),
             "发布平台": platform,
             "标题": ticket.title,
             "链接": first.url if first else "",
@@ -111,9 +106,9 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
             "交办时间": _fmt(ticket.assigned_at),
             "首回时间": _fmt(ticket.first_response_at),
             "办结时间": _fmt(ticket.closed_at),
-            "关注量": sum(m.views + m.likes + m.reposts for m in mentions),
-            "跟帖数": sum(m.comments for m in mentions),
-            "原贴摘要": (first.text if first else "")[:200],
+            "关注量": figures.attention,
+            "跟帖数": figures.comments,
+            "原贴摘要": first.text if first else "",
             "办结回复摘要": (answers[-1].summary or answers[-1].title)[:200] if answers else "",
             "线上情况": ticket.online_note,
             "线下情况": ticket.offline_note,
@@ -122,7 +117,7 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
             "状态": STATE_LABELS.get(ticket.state, ticket.state),
             "等级": f"{ticket.grade}级（{GRADE_LABELS[ticket.grade]}）" if ticket.grade in GRADE_LABELS else "",
             "话题": TOPIC_LABELS.get(ticket.topic, ticket.topic),
-            "情感倾向": SENTIMENT_LABELS.get(sentiments.most_common(1)[0][0], "") if sentiments else "",
+            "情感倾向": SENTIMENT_LABELS.get(figures.sentiment, ""),
             "协办单位": "、".join(units.get(u, str(u)) for u in assisting),
             "回应渠道": "、".join(dict.fromkeys(RESPONSE_CHANNELS.get(r.channel, r.channel) for r in answers)),
             "回应链接": " ".join(r.url for r in answers if r.url),
@@ -138,15 +133,74 @@ def rows(*, session: Session, start: datetime | None = None, end: datetime | Non
     return out
 
 
-def _post_order(m: Mention) -> tuple[bool, datetime, int]:
-    """Oldest post first, undated ones (hotline calls without a time) last."""
-    return (m.published_at is None, ensure_utc(m.published_at or EPOCH), m.id or 0)
+@dataclass(frozen=True)
+class FirstPost:
+    published_at: datetime | None
+    source_id: int | None
+    channel: str
+    url: str
+    text: str  # its first SUMMARY_CHARS characters
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+@dataclass(frozen=True)
+class PostFigures:
+    first: FirstPost | None  # the oldest post, undated ones (hotline calls without a time) last
+    attention: int  # views + likes + reposts over the event's posts
+    comments: int
+    sentiment: str  # the most frequent one; a tie goes to the one the earliest post has
 
 
-def _in_chunks(session: Session, stmt: Any, column: Any, values: list[Any], size: int = 900) -> list[Any]:
+NO_POSTS = PostFigures(first=None, attention=0, comments=0, sentiment="")
+SUMMARY_CHARS = 200
+
+
+def _post_figures(session: Session, event_ids: list[int]) -> dict[int, PostFigures]:
+    """What the ledger says about each event's posts, summed and ranked by the database
+    (two queries per chunk of events, index-only but for the first posts: ix_mention_event_posts;
+    no post row, text or raw JSON is loaded)."""
+    out: dict[int, PostFigures] = {}
+    unique = list(dict.fromkeys(event_ids))
+    for k in range(0, len(unique), CHUNK):
+        chunk = unique[k:k + CHUNK]
+        in_chunk = col(Mention.event_id).in_(chunk)
+        # Oldest first, undated last: the order of the posts in the ledger, and of the index.
+        rank = func.row_number().over(
+            partition_by=col(Mention.event_id),
+            order_by=(col(Mention.published_at).asc().nulls_last(), col(Mention.id))).label("rank")
+        ranked = sa.select(col(Mention.id).label("mid"), col(Mention.event_id).label("eid"),
+                           col(Mention.sentiment).label("sentiment"), rank,
+                           (col(Mention.views) + col(Mention.likes) + col(Mention.reposts)).label("attention"),
+                           col(Mention.comments).label("comments")).where(in_chunk).subquery()
+        totals: dict[int, tuple[int, int]] = {}
+        best: dict[int, tuple[int, int, str]] = {}  # event -> (count, -first rank, sentiment)
+        for eid, sentiment, n, first_rank, attention, comments in session.execute(
+                sa.select(ranked.c.eid, ranked.c.sentiment, func.count(), func.min(ranked.c.rank),
+                          func.sum(ranked.c.attention), func.sum(ranked.c.comments))
+                .group_by(ranked.c.eid, ranked.c.sentiment)):
+            att, com = totals.get(eid, (0, 0))
+            totals[eid] = (att + int(attention or 0), com + int(comments or 0))
+            candidate = (int(n), -int(first_rank), str(sentiment))
+            if sentiment and (eid not in best or candidate > best[eid]):
+                best[eid] = candidate
+        firsts = {eid: FirstPost(published_at=published_at, source_id=source_id, channel=channel, url=url,
+                                 text=text or "")
+                  for eid, published_at, source_id, channel, url, text in session.execute(
+                      sa.select(col(Mention.event_id), col(Mention.published_at), col(Mention.source_id),
+                                col(Mention.channel), col(Mention.url),
+                                func.substr(col(Mention.text), 1, SUMMARY_CHARS))
+                      .join(ranked, ranked.c.mid == col(Mention.id)).where(ranked.c.rank == 1))}
+        for eid in chunk:
+            if eid in firsts or eid in totals:
+                attention, comments = totals.get(eid, (0, 0))
+                out[eid] = PostFigures(first=firsts.get(eid), attention=attention, comments=comments,
+                                       sentiment=best[eid][2] if eid in best else "")
+    return out
+
+
+CHUNK = 900  # ids per IN list: under SQLite's bind-parameter limit
+
+
+def _in_chunks(session: Session, stmt: Any, column: Any, values: list[Any], size: int = CHUNK) -> list[Any]:
     """Rows of `stmt` whose `column` is in `values`, in chunks that stay under bind-parameter limits."""
     unique = list(dict.fromkeys(values))
     out: list[Any] = []

@@ -46,6 +46,13 @@ class Mention(MentionBase, table=True):
         sa.Index("ix_mention_pending", "analyzed_at", "created_at"),
         # Keyset paging of searches, newest first: (seen_at, id) < (cursor).
         sa.Index("ix_mention_seen", "seen_at", "id"),
+        # Dashboard and briefing figures (trend, sentiment, channel) as index-only scans of a window.
+        sa.Index("ix_mention_seen_figures", "seen_at", "sentiment", "channel"),
+        # A source's newest posts (its usual gap between them, for silence alerts).
+        sa.Index("ix_mention_source_seen", "source_id", "seen_at"),
+        # The ledger's figures of each event's posts, oldest published first, from the index alone.
+        sa.Index("ix_mention_event_posts", "event_id", "published_at", "id", "sentiment", "views", "likes",
+                 "reposts", "comments"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -23,7 +23,7 @@ from core.redact import redact_text
 from core.sources.models import Source
 from core.tickets.models import STATE_LABELS, Ticket, TicketState
 from core.tickets.queues import overdue_clause
-from core.timeutil import SHANGHAI, ensure_utc, to_local, utcnow
+from core.timeutil import SHANGHAI, as_date, ensure_utc, local_day_sql, to_local, utcnow
 from core.units.models import Unit
 
 MAX_DAYS = 366
@@ -184,6 +184,8 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None,
     window_end = local_day_start(last_day + timedelta(days=1))
 
     open_by_state = _tickets_by_state(session)
+    trend, sentiment, channels = _mention_figures(session, first_day, last_day)
+    by_grade, topics = _event_figures(session, window_start, window_end)
     counts = Counts(
         mentions_today=_count(session, select(func.count()).select_from(Mention)
                               .where(_seen_since(local_day_start(today)))),
@@ -201,13 +203,13 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None,
         timezone="Asia/Shanghai",
         counts=counts,
         tickets_by_state=open_by_state,
-        events_by_grade=_events_by_grade(session, window_start, window_end),
-        topics=_topics(session, window_start, window_end),
-        trend=_trend(session, first_day, last_day),
+        events_by_grade=by_grade,
+        topics=topics,
+        trend=trend,
         open_alerts=_open_alerts(session),
         sources=_sources(session),
-        sentiment=_mention_counts(session, Mention.sentiment, window_start, window_end, SENTIMENT_LABELS),
-        channels=_mention_counts(session, Mention.channel, window_start, window_end, CHANNEL_LABELS),
+        sentiment=sentiment,
+        channels=channels,
         places=_places(session, window_start, window_end),
         timeliness=_timeliness(session, Ticket.response_due_at, Ticket.first_response_at,
                                window_start, min(window_end, now), now),
@@ -237,9 +239,8 @@ def _count(session: Session, stmt: Any) -> int:
 
 
 def _seen_since(start: datetime) -> Any:
-    # published_at when the source gave one, else the time we stored the mention.
-    return sa.or_(col(Mention.published_at) >= start,
-                  sa.and_(col(Mention.published_at).is_(None), col(Mention.created_at) >= start))
+    # seen_at: published_at when the source gave one, else the time we stored the mention.
+    return col(Mention.seen_at) >= start
 
 
 def _tickets_by_state(session: Session) -> list[StateCount]:
@@ -261,46 +262,66 @@ def _active(since: datetime, until: datetime) -> Any:
 
 def _events_by_grade(session: Session, since: datetime, until: datetime) -> list[GradeCount]:
     """Events active in the window (last mention inside it), by grade."""
-    rows = session.exec(select(Event.grade, func.count()).where(_active(since, until))
-                        .group_by(Event.grade)).all()
-    found = {(grade or UNGRADED): int(n) for grade, n in rows}
-    out = [GradeCount(grade=g, label=GRADE_LABELS[g], count=found.get(g, 0)) for g in GRADES]
-    out.append(GradeCount(grade=UNGRADED, label="未分级", count=found.get(UNGRADED, 0)))
-    return out
+    return _event_figures(session, since, until)[0]
 
 
 def _topics(session: Session, since: datetime, until: datetime) -> list[TopicCount]:
     """Topics of the events active in the window, most frequent first."""
-    rows = session.exec(select(Event.topic, func.count()).where(_active(since, until))
-                        .group_by(Event.topic)).all()
-    ordered = sorted(((topic, int(n)) for topic, n in rows), key=lambda r: (-r[1], r[0]))
-    return [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
+    return _event_figures(session, since, until)[1]
+
+
+def _event_figures(session: Session, since: datetime, until: datetime
+                   ) -> tuple[list[GradeCount], list[TopicCount]]:
+    """Active events by grade and by topic from one grouped index-only scan (ix_event_active)."""
+    by_grade: dict[str, int] = {}
+    by_topic: dict[str, int] = {}
+    for grade, topic, n in session.exec(select(Event.grade, Event.topic, func.count())
+                                        .where(_active(since, until)).group_by(Event.grade, Event.topic)):
+        by_grade[grade or UNGRADED] = by_grade.get(grade or UNGRADED, 0) + int(n)
+        by_topic[topic] = by_topic.get(topic, 0) + int(n)
+    grades = [GradeCount(grade=g, label=GRADE_LABELS[g], count=by_grade.get(g, 0)) for g in GRADES]
+    grades.append(GradeCount(grade=UNGRADED, label="未分级", count=by_grade.get(UNGRADED, 0)))
+    ordered = sorted(by_topic.items(), key=lambda r: (-r[1], r[0]))
+    return grades, [TopicCount(topic=t, label=TOPIC_LABELS.get(t, t), count=n) for t, n in ordered]
 
 
 def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint]:
-    """Mentions and negative mentions per local day.
+    """Mentions and negative mentions per local day."""
+    return _mention_figures(session, first_day, last_day)[0]
 
-    Bucketed in Python: the one portable way to cut days in Asia/Shanghai on both SQLite
-    and PostgreSQL, and a sub-district office sees at most thousands of mentions a month.
-    """
-    stmt = select(Mention.published_at, Mention.created_at, Mention.sentiment).where(
-        _seen_since(local_day_start(first_day)))
+
+def _mention_figures(session: Session, first_day: date, last_day: date
+                     ) -> tuple[list[TrendPoint], list[LabelCount], list[LabelCount]]:
+    """The daily trend and the sentiment and channel counts of the mentions seen in the local days
+    first_day..last_day, from one grouped scan of the (seen_at) index: days cut in Asia/Shanghai
+    by the database, so a year of a million mentions never travels to Python."""
+    day = local_day_sql(session.get_bind().dialect.name, col(Mention.seen_at))
+    stmt = (select(day, Mention.sentiment, Mention.channel, func.count())
+            .where(col(Mention.seen_at) >= local_day_start(first_day),
+                   col(Mention.seen_at) < local_day_start(last_day + timedelta(days=1)))
+            .group_by(day, Mention.sentiment, Mention.channel))
     total: dict[date, int] = {}
     negative: dict[date, int] = {}
-    for published_at, created_at, sentiment in session.exec(stmt):
-        day = to_local(published_at or created_at).date()
-        if not first_day <= day <= last_day:
-            continue
-        total[day] = total.get(day, 0) + 1
+    sentiments: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    for raw_day, sentiment, channel, n in session.exec(stmt):
+        d, n = as_date(raw_day), int(n)
+        total[d] = total.get(d, 0) + n
         if sentiment == "negative":
-            negative[day] = negative.get(day, 0) + 1
+            negative[d] = negative.get(d, 0) + n
+        sentiments[sentiment or ""] = sentiments.get(sentiment or "", 0) + n
+        channels[channel or ""] = channels.get(channel or "", 0) + n
     points = []
-    day = first_day
-    while day <= last_day:
-        points.append(TrendPoint(date=day, mentions=total.get(day, 0),
-                                 negative=negative.get(day, 0)))
-        day += timedelta(days=1)
-    return points
+    d = first_day
+    while d <= last_day:
+        points.append(TrendPoint(date=d, mentions=total.get(d, 0), negative=negative.get(d, 0)))
+        d += timedelta(days=1)
+    return points, _label_counts(sentiments, SENTIMENT_LABELS), _label_counts(channels, CHANNEL_LABELS)
+
+
+def _label_counts(found: dict[str, int], labels: dict[str, str]) -> list[LabelCount]:
+    ordered = sorted(found.items(), key=lambda r: (-r[1], r[0]))
+    return [LabelCount(key=k, label=labels.get(k, k), count=n) for k, n in ordered]
 
 
 def _open_alerts(session: Session) -> list[OpenAlert]:
@@ -333,16 +354,26 @@ def _mention_counts(session: Session, column: Any, since: datetime, until: datet
     """Mentions seen in the window grouped by one column, most frequent first."""
     rows = session.exec(select(column, func.count()).where(
         col(Mention.seen_at) >= since, col(Mention.seen_at) < until).group_by(column)).all()
-    ordered = sorted(((str(k or ""), int(n)) for k, n in rows), key=lambda r: (-r[1], r[0]))
-    return [LabelCount(key=k, label=labels.get(k, k), count=n) for k, n in ordered]
+    found: dict[str, int] = {}
+    for k, n in rows:
+        found[str(k or "")] = found.get(str(k or ""), 0) + int(n)
+    return _label_counts(found, labels)
 
 
 def _places(session: Session, since: datetime, until: datetime, limit: int = 20) -> list[LabelCount]:
-    """Places named by the events active in the window (events, not posts: one matter counts once)."""
+    """Places named by the events active in the window (events, not posts: one matter counts once),
+    counted by the database from the events' JSON lists."""
+    # Both functions name their output column "value".
+    if session.get_bind().dialect.name == "postgresql":
+        place = sa.func.json_array_elements_text(col(Event.places)).table_valued("value").alias("place")
+    else:
+        place = sa.func.json_each(col(Event.places)).table_valued("value").alias("place")
+    stmt = (select(place.c.value, func.count()).select_from(Event).join(place, sa.true())
+            .where(_active(since, until)).group_by(place.c.value))
     found: dict[str, int] = {}
-    for places in session.exec(select(Event.places).where(_active(since, until))):
-        for place in places or []:
-            found[place] = found.get(place, 0) + 1
+    for name, n in session.exec(stmt):
+        if isinstance(name, str) and name:
+            found[name] = found.get(name, 0) + int(n)
     ordered = sorted(found.items(), key=lambda r: (-r[1], r[0]))[:limit]
     return [LabelCount(key=p, label=p, count=n) for p, n in ordered]
 
@@ -363,10 +394,11 @@ def _timeliness(session: Session, due: Any, met: Any, since: datetime, until: da
 
 
 def _top_events(session: Session, since: datetime, until: datetime, limit: int = 10) -> list[TopEvent]:
+    order = (col(Event.mention_count).desc(), col(Event.engagement).desc(), col(Event.id).desc())
+    # The ids first, from the index alone; then only those rows.
+    top = select(Event.id).where(_active(since, until)).order_by(*order).limit(limit)
     stmt = (select(Event, Ticket.id, Ticket.state).outerjoin(Ticket, col(Ticket.event_id) == col(Event.id))
-            .where(_active(since, until))
-            .order_by(col(Event.mention_count).desc(), col(Event.engagement).desc(), col(Event.id).desc())
-            .limit(limit))
+            .where(col(Event.id).in_(top)).order_by(*order))
     out = []
     for event, ticket_id, ticket_state in session.exec(stmt):
         assert event.id is not None

@@ -164,9 +164,9 @@ def usual_gap(*, session: Session, source: Source) -> timedelta | None:
     """The configured gap, or one learned from the source's recent posts (None: cannot tell)."""
     if source.expected_gap_minutes:
         return timedelta(minutes=source.expected_gap_minutes)
-    when = sa.func.coalesce(col(Mention.published_at), col(Mention.created_at))
-    rows = session.exec(select(when).where(Mention.source_id == source.id)
-                        .order_by(when.desc()).limit(SILENCE_SAMPLE)).all()
+    # seen_at: published, or else stored; newest first straight from ix_mention_source_seen.
+    rows = session.exec(select(Mention.seen_at).where(Mention.source_id == source.id)
+                        .order_by(col(Mention.seen_at).desc()).limit(SILENCE_SAMPLE)).all()
     times = sorted(ensure_utc(t) for t in rows if t is not None)
     if len(times) < SILENCE_MIN_ITEMS:
         return None

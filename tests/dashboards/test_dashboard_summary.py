@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from core.errors import InvalidInput
+from core.events.models import Event
 from core.mentions import service as mentions
 from core.mentions.models import MentionCreate
 from core.reports import dashboard
@@ -63,3 +64,44 @@ def make_event_row(session: Session) -> int:
     session.commit()
     assert event.id is not None
     return event.id
+
+
+def test_days_turn_at_local_midnight_and_the_window_ends_are_exact(session: Session) -> None:
+    now = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 on 2 March in Shanghai; window 28 Feb - 2 Mar
+    add_mention(session, "before", datetime(2026, 2, 27, 15, 59, 59, tzinfo=UTC), "negative")  # 27 Feb 23:59:59
+    add_mention(session, "first", datetime(2026, 2, 27, 16, 0, tzinfo=UTC), "negative")  # 28 Feb 00:00
+    add_mention(session, "late", datetime(2026, 3, 1, 15, 59, 59, 999000, tzinfo=UTC), "positive")  # 1 Mar
+    add_mention(session, "midnight", datetime(2026, 3, 1, 16, 0, tzinfo=UTC), "negative")  # 2 Mar 00:00
+    add_mention(session, "tomorrow", datetime(2026, 3, 2, 16, 0, tzinfo=UTC))  # 3 Mar: after the window
+    session.commit()
+
+    s = dashboard.summary(session=session, days=3, now=now)
+    assert [(p.date, p.mentions, p.negative) for p in s.trend] == [
+        (date(2026, 2, 28), 1, 1), (date(2026, 3, 1), 1, 0), (date(2026, 3, 2), 1, 1)]
+    assert [(c.key, c.count) for c in s.sentiment] == [("negative", 2), ("positive", 1)]
+    assert [(c.key, c.count) for c in s.channels] == [("news", 3)]
+    assert s.counts.mentions_today == 2  # today from 2 Mar 00:00 local, the future one included
+    assert dashboard._trend(session, date(2026, 2, 27), date(2026, 2, 27))[0].mentions == 1
+
+
+def test_an_undated_call_counts_on_the_day_it_was_stored(session: Session) -> None:
+    add_mention(session, "call", None, "negative")
+    add_mention(session, "old", datetime(2020, 1, 1, tzinfo=UTC))
+    session.commit()
+
+    s = dashboard.summary(session=session, days=2)
+    assert [(p.mentions, p.negative) for p in s.trend] == [(0, 0), (1, 1)]
+    assert s.counts.mentions_today == 1 and s.counts.mentions_total == 2
+
+
+def test_places_count_each_active_event_once_most_named_first(session: Session) -> None:
+    now = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    seen = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
+    for places in (["永安社区", "站前社区"], ["永安社区"], ["站前广场"], []):
+        session.add(Event(title="事件", first_seen_at=seen, last_seen_at=seen, places=places))
+    session.add(Event(title="旧事", first_seen_at=datetime(2025, 1, 1, tzinfo=UTC),
+                      last_seen_at=datetime(2025, 1, 2, tzinfo=UTC), places=["永安社区"]))
+    session.commit()
+
+    s = dashboard.summary(session=session, days=3, now=now)
+    assert [(p.key, p.count) for p in s.places] == [("永安社区", 2), ("站前广场", 1), ("站前社区", 1)]
