@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import Dispatcher, SessionDep
+from api.params import IdPath
 from api.schemas import Problem
 from core.errors import InvalidInput
 from core.reports import briefing, briefing_send, dashboard, documents, pdf
@@ -124,9 +125,9 @@ def briefing_send_now(session: SessionDep, user: Dispatcher, body: BriefingSendI
                            link_expires_at=doc.expires_at)
 
 
-@router.get("/api/reports/briefing/documents/{document_id}/file", response_model=None,
+@router.get("/api/reports/briefing/documents/{document_id:int}/file", response_model=None,
             responses={200: {"content": {DOCX: {}}, "description": "报送的 Word 报告"}})
-def briefing_document_file(session: SessionDep, document_id: int,
+def briefing_document_file(session: SessionDep, document_id: IdPath,
                            token: Annotated[str, Query(min_length=16, max_length=200,
                                                        description="报送消息中的下载令牌")]) -> Response:
     """报送消息里的下载链接（免登录）：令牌正确且未过期时返回当时报送的 Word 文件；每次下载均记录。"""
