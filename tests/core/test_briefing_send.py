@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import pytest
 import time_machine
 from sqlmodel import Session, col, select
 
@@ -67,20 +68,18 @@ def test_a_sent_file_is_dropped_a_month_after_its_link_expired(session: Session)
     assert len(session.exec(select(BriefingDocument)).all()) > 3  # the later periods were sent meanwhile
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # only PostgreSQL runs several beats
 def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) -> None:
     """Beat B starts while beat A's transaction is still open: B renders, then waits on the document's
     unique key, and when A commits B finds the period sent and queues nothing."""
     import threading
     import time
 
-    import pytest
     import sqlalchemy as sa
 
     from core.reports.models import BriefingDocument
 
     bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        pytest.skip("several beat processes share a PostgreSQL database (embedded SQLite mode runs no beat)")
     session.add(NotificationChannel(name="领导群", kind="webhook", url="http://127.0.0.1:9/hook"))
     make_event(session, title="站前小区暖气不热", topic="heating", at=datetime(2026, 3, 1, 10, 0, tzinfo=SHANGHAI))
     session.commit()
