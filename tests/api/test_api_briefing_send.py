@@ -25,6 +25,7 @@ from core.reports import briefing_send, pdf
 from core.reports.models import BriefingDocument
 from core.timeutil import SHANGHAI, to_local, utcnow
 from tests.api.test_api_tickets import people  # noqa: F401  (fixture)
+from tests.conftest import unavailable
 from tests.security.receivers import mailbox, robot
 
 LINK = re.compile(r"https?://\S+/api/reports/briefing/documents/(\d+)/file\?token=([A-Za-z0-9_-]+)")
@@ -170,7 +171,7 @@ def test_the_api_says_whether_it_can_make_a_pdf(client: TestClient, people: dict
         res = client.get(url, headers=h["duty"])
         assert res.status_code == 501 and "LibreOffice" in res.json()["detail"] and "Word" in res.json()["detail"]
     if pdf.converter() is None:
-        pytest.skip("LibreOffice (soffice) is not installed: the PDF itself is not tested here")
+        unavailable("LibreOffice (soffice)", "not on PATH: the PDF itself is not tested here; .ci/run installs it")
     formats = client.get("/api/reports/formats", headers=h["duty"]).json()
     assert formats["pdf"] is True and "pdf" in formats["briefing"]
     res = client.get(url, headers=h["duty"])
