@@ -87,14 +87,7 @@ def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
     Text loses NUL characters and the link anything but http(s): whatever a crawler, an import
     or a person sends, it can be stored on PostgreSQL and shown without running a script.
     """
-    mention_in = mention_in.model_copy(update={
-        **{name: strip_nul(getattr(mention_in, name))
-           for name in ("external_id", "title", "text", "author", "raw", "contact", "channel")},
-        "url": web_url(mention_in.url), "published_at": _plausible(mention_in.published_at)})
-    if not mention_in.external_id.strip():
-        raise InvalidInput("external_id 不能为空")
-    if not (mention_in.text.strip() or mention_in.title.strip()):
-        raise InvalidInput("标题和正文不能都为空")
+    mention_in = prepare(mention_in)
     fingerprint = url_fingerprint(mention_in.url)
     existing = _find_existing(session, mention_in.source_id, mention_in.external_id, fingerprint)
     if existing is not None:
@@ -104,7 +97,7 @@ def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
         **data,
         url_fingerprint=fingerprint,
         fetched_at=utcnow(),
-        raw_sha256=hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else "",
+        raw_sha256=_raw_sha256(mention_in.raw),
     )
     # A concurrent crawler may insert the same post between our check and insert:
     # the unique constraints decide, inside a savepoint so the caller's transaction survives.
@@ -117,6 +110,10 @@ def ingest(*, session: Session, mention_in: MentionCreate) -> IngestResult:
             raise
         return IngestResult(existing, False)
     return IngestResult(mention, True)
+
+
+def _raw_sha256(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest() if raw else ""
 
 
 def _find_existing(session: Session, source_id: int | None, external_id: str,
@@ -314,7 +311,7 @@ def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[i
         rows.append({
             **defaults, **mention_in.model_dump(), "url_fingerprint": fingerprint, "created_at": now,
             "fetched_at": now, "seen_at": mention_in.published_at or now,  # as the before_insert listener
-            "raw_sha256": hashlib.sha256(mention_in.raw.encode()).hexdigest() if mention_in.raw else ""})
+            "raw_sha256": _raw_sha256(mention_in.raw)})
     if not rows:
         return [None] * len(keys)
     table = Mention.__table__  # type: ignore[attr-defined]
