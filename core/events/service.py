@@ -27,60 +27,6 @@ def simhash_bands(value: int) -> tuple[int, int, int, int]:
     return tuple((value >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
 
 
-def find_similar_event(*, session: Session, simhash: int, at: datetime, window: timedelta,
-                       max_distance: int, exclude_mention_id: int | None = None) -> int | None:
-    """Return the event of the nearest stored near-duplicate within the window, if any."""
-    from core.analysis import hamming  # local: keeps module import light for the api
-
-    b0, b1, b2, b3 = simhash_bands(simhash)
-    stmt = (
-        select(Mention.id, Mention.simhash, Mention.event_id,
-               func.coalesce(col(Mention.published_at), col(Mention.created_at)))
-        .where(col(Mention.event_id).is_not(None))
-        .where(sa.or_(col(Mention.simhash_b0) == b0, col(Mention.simhash_b1) == b1,
-                      col(Mention.simhash_b2) == b2, col(Mention.simhash_b3) == b3))
-        .order_by(col(Mention.id).desc())
-        .limit(200)
-    )
-    at = ensure_utc(at)
-    best: tuple[int, int] | None = None
-    for mention_id, hexhash, event_id, seen in session.exec(stmt):
-        if mention_id == exclude_mention_id or not hexhash or event_id is None:
-            continue
-        if abs(ensure_utc(seen) - at) > window:
-            continue
-        distance = hamming(simhash, int(hexhash, 16))
-        if distance <= max_distance and (best is None or distance < best[0]):
-            best = (distance, event_id)
-    return best[1] if best else None
-
-
-def find_same_story_event(*, session: Session, topic: str, places: list[str], bigrams: frozenset[str],
-                          at: datetime, window: timedelta, min_jaccard: float, limit: int = 64) -> int | None:
-    """Return the event telling the same story in other words: same topic, a shared place, similar wording.
-
-    Looks only at the newest `limit` events of the topic inside the window (indexed by topic and
-    time), so the cost per mention does not grow with the store.
-    """
-    from core.analysis.events import jaccard
-
-    if topic == "other" or not places or not bigrams:
-        return None
-    at = ensure_utc(at)
-    stmt = (select(Event).where(Event.topic == topic)
-            .where(col(Event.last_seen_at) >= at - window, col(Event.first_seen_at) <= at + window)
-            .order_by(col(Event.last_seen_at).desc()).limit(limit))
-    best: tuple[float, int] | None = None
-    wanted = set(places)
-    for event in session.exec(stmt):
-        if event.id is None or not wanted & set(event.places) or not event.story_bigrams:
-            continue
-        score = jaccard(bigrams, set(event.story_bigrams))
-        if score >= min_jaccard and (best is None or score > best[0]):
-            best = (score, event.id)
-    return best[1] if best else None
-
-
 def time_spans(times: list[datetime], window: timedelta) -> list[tuple[datetime, datetime]]:
     """The moments' windows [t - window, t + window], overlapping ones merged (sorted)."""
     spans: list[tuple[datetime, datetime]] = []
@@ -317,15 +263,6 @@ def absorb(*, session: Session, event: Event | EventDraft, mention: Mention) -> 
     event.updated_at = utcnow()
     if isinstance(event, Event):
         session.add(event)
-
-
-def engagement_before(*, session: Session, event_id: int, before: datetime) -> int:
-    """Sum of engagement of the event's mentions stored before a moment (for velocity)."""
-    total = session.exec(
-        select(func.coalesce(func.sum(Mention.likes + Mention.reposts + Mention.comments), 0))
-        .where(Mention.event_id == event_id).where(Mention.created_at < before)
-    ).one()
-    return int(total or 0)
 
 
 def outranks(new: str | None, old: str | None) -> bool:

@@ -96,11 +96,6 @@ class _StoryView:
     last_seen: datetime
 
 
-def claim(*, session: Session, mention_id: int) -> bool:
-    """Mark a mention as taken; False when it was analyzed (or claimed) already."""
-    return bool(claim_batch(session=session, mention_ids=[mention_id]))
-
-
 def claim_batch(*, session: Session, mention_ids: list[int]) -> list[Mention]:
     """Take the mentions not analyzed (or claimed) yet, in one statement; returns them by id.
 
