@@ -3,7 +3,8 @@
 The beat asks every few minutes; from `briefing_hour` (Beijing time) on, the last COMPLETED day,
 week (Monday-Sunday) and month are each rendered and queued once: the stored document's unique
 key `briefing:<period>:<first day>` (and the outbox's key) make a second beat process, a restart
-or a retry a no-op, and a period already sent is not even rendered again.
+or a retry a no-op, and a period already sent is not even rendered again (on PostgreSQL a second
+beat waits on an advisory lock of the key before rendering, not after).
 
 E-mail channels get the Word file attached; WeCom/DingTalk get the figures and a download link.
 The link carries a random token (only its SHA-256 is stored), works without a login until it
@@ -117,6 +118,16 @@ def _enqueue(session: Session, data: dict[str, Any], doc: BriefingDocument, toke
         document_id=doc.id))
 
 
+def _serialise(session: Session, key: str) -> None:
+    """Make a second beat wait here, before it renders, until the first one's transaction ends
+    (then it finds the stored key and skips). On PostgreSQL a transaction-scoped advisory lock on the
+    key; SQLite lets one writer at a time anyway, and the unique key stays the guarantee on both."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(key.encode()).digest()
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": int.from_bytes(digest[:8], "big", signed=True)})
+
+
 def send(*, session: Session, now: datetime | None = None) -> list[Notification]:
     """Queue each configured period's last finished briefing once (nothing before the hour)."""
     settings = get_settings()
@@ -130,6 +141,7 @@ def send(*, session: Session, now: datetime | None = None) -> list[Notification]
         day = last_completed(period, local.date())
         first, _ = briefing.period_days(period, day)
         key = f"briefing:{period}:{first}"
+        _serialise(session, key)
         if session.exec(select(BriefingDocument.id).where(BriefingDocument.key == key)).first() is not None:
             continue  # sent already (by this beat or another): not rendered again
         data = briefing.briefing(session=session, period=period, day=day, now=now)

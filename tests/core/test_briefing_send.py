@@ -70,8 +70,8 @@ def test_a_sent_file_is_dropped_a_month_after_its_link_expired(session: Session)
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # only PostgreSQL runs several beats
 def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) -> None:
-    """Beat B starts while beat A's transaction is still open: B renders, then waits on the document's
-    unique key, and when A commits B finds the period sent and queues nothing."""
+    """Beat B starts while beat A's transaction is still open: B waits on A before rendering anything,
+    and when A commits B finds the period sent and queues nothing."""
     import threading
     import time
 
@@ -86,26 +86,32 @@ def test_two_beats_at_the_same_moment_send_each_period_once(session: Session) ->
     got_b: list[list[Notification]] = []
     with time_machine.travel(MONDAY, tick=False):
         a = Session(bind)
-        rows_a = briefing_send.send(session=a)  # A's rows are written, not yet committed
+        thread = None
+        try:
+            rows_a = briefing_send.send(session=a)  # A's rows are written, not yet committed
 
-        def beat_b() -> None:
-            with Session(bind) as b:
-                got_b.append(briefing_send.send(session=b))
-                b.commit()
+            def beat_b() -> None:
+                with Session(bind) as b:
+                    got_b.append(briefing_send.send(session=b))
+                    b.commit()
 
-        thread = threading.Thread(target=beat_b)
-        thread.start()
-        with bind.connect() as watch:  # until B waits on A's uncommitted key (bounded)
-            for _ in range(600):
-                if watch.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                                         " AND datname = current_database()")).scalar():
-                    break
-                time.sleep(0.05)
-            else:
-                raise AssertionError("beat B never waited on beat A")
-        a.commit()
-        a.close()
-        thread.join(timeout=60)
+            thread = threading.Thread(target=beat_b, daemon=True)
+            thread.start()
+            with bind.connect() as watch:  # until B waits on A (bounded; B must not finish first)
+                deadline = time.monotonic() + 120
+                while not watch.execute(sa.text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()")).scalar():
+                    assert thread.is_alive(), "beat B finished without waiting on beat A"
+                    assert time.monotonic() < deadline, "beat B never waited on beat A"
+                    time.sleep(0.05)
+                watch.rollback()
+            assert not got_b  # B is still waiting: it has not rendered or queued anything
+            a.commit()
+        finally:  # whatever failed, end A so that B (and the database's teardown) are not left waiting
+            a.close()
+            if thread is not None:
+                thread.join(timeout=60)
     assert len(rows_a) == 3 and got_b == [[]]
     assert len(session.exec(select(BriefingDocument)).all()) == 3
     assert len(session.exec(select(Notification)).all()) == 3
