@@ -1,4 +1,4 @@
-"""What untrusted text may carry into storage: no NUL characters, links only to web pages."""
+"""What untrusted text may carry into storage: no NUL characters or lone surrogates, links only to web pages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,17 @@ WEB_SCHEMES = ("http", "https")
 def strip_nul(value: str) -> str:
     """Text without NUL characters (PostgreSQL refuses them in text; no person types one)."""
     return value.replace("\x00", "")
+
+
+def repair_surrogates(value: str) -> str:
+    """Text with surrogate halves paired up and a lone half replaced by U+FFFD.
+
+    A JSON answer cut inside an emoji ("\\ud83d") decodes to a lone surrogate, which neither UTF-8
+    nor a database accepts: refusing the whole post for it would lose it at every crawl.
+    """
+    if not any("\ud800" <= ch <= "\udfff" for ch in value):
+        return value
+    return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def web_url(value: str) -> str:

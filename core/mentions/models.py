@@ -4,9 +4,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from core.models_base import created_at_field, json_dict_field, json_list_field, time_field
+from core.sanitize import repair_surrogates
 
 
 class MentionBase(SQLModel):
@@ -27,6 +29,15 @@ class MentionCreate(MentionBase):
     source_id: int | None = None
     raw: str = ""
     contact: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _repair_surrogates(cls, data: Any) -> Any:
+        # Before pydantic's own check, which refuses a lone surrogate (half an emoji in a cut-off
+        # API answer) and with it the whole post.
+        if isinstance(data, dict):
+            return {k: repair_surrogates(v) if isinstance(v, str) else v for k, v in data.items()}
+        return data
 
 
 class Mention(MentionBase, table=True):

@@ -136,3 +136,19 @@ def test_sources_take_web_addresses_only(client: TestClient, make_user: Callable
     res = client.post("/api/sources/import-opml", files={"file": ("feeds.opml", opml)}, headers=admin)
     assert res.status_code == 200, res.text
     assert res.json()["created"] == ["公众号"] and res.json()["rejected"][0].startswith("坏：")
+
+
+def test_a_lone_surrogate_is_stored_as_a_replacement_character(session: Session) -> None:
+    """Half an emoji (a truncated "\\ud83d\\ude00" in a JSON API answer) decodes to a lone surrogate,
+    which no database encoding accepts: it was refused at every crawl; now it is stored as U+FFFD."""
+    stored = mentions.ingest(session=session, mention_in=MentionCreate(
+        channel="weibo", external_id="w-\ud83d", title="暖气不热\ud83d", text="\ude00又停了", author="居民\ud83d",
+        raw='{"text": "\ud83d"}')).mention
+    session.commit()
+    session.refresh(stored)
+    assert (stored.title, stored.text, stored.author) == ("暖气不热\ufffd", "\ufffd又停了", "居民\ufffd")
+    assert "\ud83d" not in stored.raw + stored.external_id
+    emoji = mentions.ingest(session=session, mention_in=MentionCreate(
+        channel="weibo", external_id="w-2", title="正常的表情😀", text="正文")).mention  # a whole pair stays
+    session.commit()
+    assert emoji.title == "正常的表情😀"

@@ -224,3 +224,14 @@ def test_an_invalid_item_is_dropped_at_once_and_does_not_enter_a_batch(db: sa.En
     with Session(db) as session:
         assert [m.text for m in session.exec(select(Mention))] == ["正文里的空字符"]
     assert (rep.new, rep.rejected) == (1, 1)
+
+
+def test_an_item_with_half_an_emoji_is_stored_not_rejected_at_every_crawl(db: sa.Engine) -> None:
+    source_id = add_source(db, "微博", "https://weibo.xinfu.example/atom.xml")
+    pipeline, crawler = make_pipeline("", batch_size=2)
+    rep = report_of(crawler, source_id)
+    Outcome(pipeline.process_item(item(source_id, 1, title="暖气不热\ud83d", text="正文\ud83d\ude00")))
+    pipeline.close_spider()
+    with Session(db) as session:
+        assert [(m.title, m.text) for m in session.exec(select(Mention))] == [("暖气不热\ufffd", "正文😀")]
+    assert (rep.new, rep.rejected) == (1, 0)
