@@ -72,13 +72,33 @@ def update(*, session: Session, source: Source, source_in: SourceUpdate) -> Sour
                           else v for k, v in data["params"].items()}
     if ("url" in data and data["url"] != source.url) or ("params" in data and data["params"] != source.params):
         source.cursor = {}
+    kind_changed = data.get("publisher_kind") not in (None, source.publisher_kind)
     for key, value in data.items():
         if value is not None:
             setattr(source, key, value)
     if data.get("enabled"):
         source.circuit_open_until = None  # an admin re-enabling a source wants it tried
     session.add(source)
+    if kind_changed:
+        session.flush()
+        refresh_media_involved(session=session, source_id=source.id)
     return source
+
+
+def refresh_media_involved(*, session: Session, source_id: int | None) -> int:
+    """Recompute the stored 媒体介入 flag of every event this source's mentions belong to (after its
+    publisher kind changed); one statement. A grade already given is not lowered (grades only rise)."""
+    from core.events.models import Event
+    from core.mentions.models import Mention
+
+    events_of_source = (sa.select(col(Mention.event_id)).where(col(Mention.source_id) == source_id,
+                                                               col(Mention.event_id).is_not(None)))
+    reported = (sa.select(sa.literal(1)).select_from(Mention)
+                .outerjoin(Source, col(Source.id) == col(Mention.source_id))
+                .where(col(Mention.event_id) == col(Event.id), _media_condition()).exists())
+    result = session.execute(sa.update(Event).where(col(Event.id).in_(events_of_source))
+                             .values(media_involved=reported).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def set_credentials(*, session: Session, source: Source, credentials: SourceCredentials | None) -> Source:

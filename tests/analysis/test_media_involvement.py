@@ -70,3 +70,34 @@ def test_a_weibo_post_by_a_verified_media_account_is_media(session: Session) -> 
 def test_the_publisher_kind_is_a_closed_set() -> None:
     with pytest.raises(ValueError):
         SourceCreate(name="x", url="https://example.org", publisher_kind="blogger")
+
+
+def test_the_stored_flag_follows_an_edit_of_the_sources_publisher_kind(session: Session) -> None:
+    """An admin who marks a news site as the residents' own (or a WeChat account as a TV station's)
+    changes what the events it reported count as: the stored flag the grading reads follows."""
+    from core.events.models import Event
+    from core.sources.models import SourceUpdate
+
+    site = _source(session, "街道动态", "news", "news", "unknown")
+    tv = _source(session, "tv", "wechat", "wechat", "unknown")
+    other_media = _source(session, "paper", "news", "news", "media")
+    only_site = _event_with(session, (site, "news", ""))
+    both = _event_with(session, (site, "news", ""), (other_media, "news", ""))
+    only_tv = _event_with(session, (tv, "wechat", ""))
+    for event_id, flag in ((only_site, True), (both, True), (only_tv, False)):
+        session.get_one(Event, event_id).media_involved = flag
+    session.flush()
+
+    def flags() -> tuple[bool, bool, bool]:
+        session.expire_all()
+        return tuple(session.get_one(Event, i).media_involved for i in (only_site, both, only_tv))  # type: ignore[return-value]
+
+    sources.update(session=session, source=site, source_in=SourceUpdate(publisher_kind="resident"))
+    session.flush()
+    assert flags() == (False, True, False)  # the other event still has a newspaper
+    sources.update(session=session, source=tv, source_in=SourceUpdate(publisher_kind="media"))
+    session.flush()
+    assert flags() == (False, True, True)
+    sources.update(session=session, source=site, source_in=SourceUpdate(name="街道动态（官网）"))
+    session.flush()
+    assert flags() == (False, True, True)  # other edits leave the flags alone
