@@ -124,11 +124,20 @@ def _like(column: Any, word: str, dialect: str) -> Any:
     return column.contains(word, autoescape=True)
 
 
+def like_clause(words: list[str], dialect: str) -> Any:
+    """The matching rule by LIKE alone (no index): for rows already in hand, read in order."""
+    return sa.and_(*_likes([fold(w) for w in words if w], dialect))
+
+
+def _likes(folded: list[str], dialect: str) -> list[Any]:
+    return [sa.or_(*(_like(c, w, dialect) for c in (Mention.title, Mention.author, Mention.text)))
+            for w in folded]
+
+
 def keyword_clause(words: list[str], dialect: str) -> Any:
     """Every word must occur in the title, the author or the text."""
     folded = [fold(w) for w in words if w]
-    likes = [sa.or_(*(_like(c, w, dialect) for c in (Mention.title, Mention.author, Mention.text)))
-             for w in folded]
+    likes = _likes(folded, dialect)
     if dialect == "postgresql":
         keys = sorted({g for w in folded for g in grams(w)})
         expr = sa.func.mention_search_grams(*(sa.collate(c, "C") for c in (  # type: ignore[arg-type]

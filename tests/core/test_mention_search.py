@@ -120,6 +120,28 @@ def test_combined_filters_and_paging_find_what_python_finds(session: Session, st
     assert checked > 200  # the filters select something to compare
 
 
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_walk_then_time_windows_answer_like_one_query(
+        session: Session, stored: list[Mention], monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL reads the newest rows by LIKE, then asks the keyword index window by window: with
+    walks of 5 to 30 rows and windows of hours (the 160 posts span 300 hours) every step and boundary is
+    crossed, and every keyword, filter and page size still gives what Python finds."""
+    from core.mentions import search as search_module
+
+    monkeypatch.setattr(search_module, "WALK_ROWS", 5)
+    monkeypatch.setattr(search_module, "MAX_WALK", 30)
+    monkeypatch.setattr(search_module, "WINDOWS", (timedelta(hours=20), timedelta(hours=90), None))
+    for q in KEYWORDS:
+        f = Filters(q=q)
+        for limit in (1, 4, 500):
+            assert _all_pages(session, f, limit=limit) == _expected(stored, f), (q, limit)
+    times = sorted(ensure_utc(m.seen_at) for m in stored if m.seen_at is not None)
+    for f in (Filters(q="停车", channel="weibo"), Filters(q="暖气", topic="noise"), Filters(q="区", place="站前小区"),
+              Filters(q="a3区 停车", since=times[20], until=times[120]), Filters(q="水", relevant=True)):
+        for limit in (1, 3, 7):
+            assert _all_pages(session, f, limit=limit) == _expected(stored, f), (asdict(f), limit)
+
+
 def test_the_keyword_search_uses_the_index(session: Session, stored: list[Mention]) -> None:
     # Without it a million mentions are read for every rare keyword.
     dialect = session.get_bind().dialect.name
