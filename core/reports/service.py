@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from core.alerts.models import Alert
 from core.analysis_labels import TOPIC_LABELS
 from core.config import get_settings
 from core.events.models import Event
-from core.mentions.models import Mention
+from core.mentions.models import MentionDay
 from core.tickets.models import Response, Ticket
 from core.timeutil import SHANGHAI, ensure_utc, to_local
 
@@ -139,9 +139,11 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
         .where(col(Ticket.response_due_at).is_not(None))
         .where(col(Ticket.first_response_at) <= col(Ticket.response_due_at))
     ).one())
-    mentions = int(session.exec(select(func.count()).select_from(Mention)
-                                .where(col(Mention.published_at) >= start,
-                                       col(Mention.published_at) < end)).one())
+    # Mentions published in the year (those with no published time are left out), from the
+    # per-day counts: a dated mention's day is its published day.
+    mentions = int(session.exec(select(func.coalesce(func.sum(MentionDay.n), 0)).where(
+        col(MentionDay.dated), col(MentionDay.day) >= date(year, 1, 1),
+        col(MentionDay.day) <= date(year, 12, 31))).one() or 0)
     events = int(session.exec(select(func.count()).select_from(Event)
                               .where(col(Event.first_seen_at) >= start,
                                      col(Event.first_seen_at) < end)).one())
