@@ -589,6 +589,15 @@ def main() -> None:
                     made = load(conn, args.mentions, rng, now)
                 loaded = time.perf_counter() - started
                 print(f"loaded {made} in {loaded:.1f} s (COPY)", flush=True)
+                with psycopg.connect(url) as conn:  # COPY bypasses the writers that keep mention_day
+                    if conn.execute("SELECT to_regclass('mention_day')").fetchone()[0]:  # type: ignore[index]
+                        from core.mentions.rollup import BACKFILL_SQL
+
+                        started = time.perf_counter()
+                        conn.execute("DELETE FROM mention_day")
+                        conn.execute(BACKFILL_SQL["postgresql"])  # type: ignore[arg-type]
+                        print(f"per-day counts (mention_day) back-filled in {time.perf_counter() - started:.1f} s",
+                              flush=True)
                 if args.keyword_index == "after":
                     started = time.perf_counter()
                     with psycopg.connect(url, autocommit=True) as conn:
