@@ -1,8 +1,9 @@
-"""Per-day mention counts (mention_day), back-filled from the stored mentions
+"""Per-day mention counts (mention_day), back-filled from the stored mentions; event places index
 
 The dashboard (30 days, a year), the briefing and the annual report read these ~2k rows a year
 instead of scanning every mention of the window; core.mentions.rollup keeps them in step in the
-transaction of each write (see there).
+transaction of each write (see there). ix_event_active_places carries the events' place lists in
+the active-events index (PostgreSQL INCLUDE), so the dashboard counts places without the wide rows.
 
 Revision ID: 0012rollup
 Revises: 0011
@@ -33,7 +34,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('day', 'channel', 'sentiment', 'dated'),
     )
     op.execute(BACKFILL_SQL[op.get_bind().dialect.name])
+    op.create_index('ix_event_active_places', 'event', ['last_seen_at', 'first_seen_at'], unique=False,
+                    postgresql_include=['places'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_event_active_places', table_name='event')
     op.drop_table('mention_day')
