@@ -634,10 +634,10 @@ def main() -> None:
                 print(f"load average before the requests: {os.getloadavg()[0]:.1f} (2 cores)", flush=True)
                 results = run_cases(client, cases)
                 print(f"load average after: {os.getloadavg()[0]:.1f}; api process RSS {server_rss(base):.0f} MB")
-        ledger = max(percentile(v, 0.95) for k, v in results.items() if k.startswith("ledger"))
+        ledger = max((percentile(v, 0.95) for k, v in results.items() if k.startswith("ledger")), default=0.0)
         worst_name, worst = max(((k, percentile(v, 0.95)) for k, v in results.items()
-                                 if not k.startswith("ledger")), key=lambda kv: kv[1])
-        print(f"({args.mentions} mentions; worst: {worst_name})")
+                                 if not k.startswith("ledger")), key=lambda kv: kv[1], default=("none", 0.0))
+        print(f"({'database ' + args.reuse if args.reuse else f'{args.mentions} mentions'}; worst: {worst_name})")
         print(f"worst p95 {worst:.0f} ms; ledger year {ledger:.0f} ms")
     finally:
         if args.keep or args.reuse:
