@@ -5,7 +5,7 @@ from core.audit.models import AuditLog
 from core.calendar.models import CalendarDay
 from core.duty.models import DutyShift, HandoverLog, StaffPost
 from core.events.models import Event, EventEngagement
-from core.mentions.models import Mention
+from core.mentions.models import Mention, MentionDay
 from core.notify.models import Notification, NotificationChannel
 from core.reports.models import BriefingDocument
 from core.sources.models import Source
@@ -24,6 +24,7 @@ __all__ = [
     "EventEngagement",
     "HandoverLog",
     "Mention",
+    "MentionDay",
     "MentionTrack",
     "Notification",
     "NotificationChannel",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,3 +130,22 @@ class MentionPublic(MentionBase):
 def _set_seen_at(_mapper: Any, _connection: Any, target: Mention) -> None:
     if target.seen_at is None:
         target.seen_at = target.published_at or target.created_at
+
+
+class MentionDay(SQLModel, table=True):
+    """Mentions per Asia/Shanghai day (the day of seen_at) and the dimensions the dashboard, the
+    briefing and the annual report count by: kept by core.mentions.rollup in the transaction of
+    every write that stores a mention or changes one of these, so a year's figures read ~2k rows
+    instead of a million mentions."""
+
+    __tablename__ = "mention_day"
+
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=20)
+    sentiment: str = Field(primary_key=True, max_length=10)  # "" until analyzed
+    dated: bool = Field(primary_key=True)  # published_at known (the annual report counts those)
+    n: int = 0
+
+
+# The per-day counts follow every ORM write of a mention (after_flush hook): loaded with the model.
+import core.mentions.rollup  # noqa: E402,F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from core.access import OFFICE, Scope
 from core.errors import InvalidInput, NotFound
+from core.mentions import rollup
 from core.mentions.models import Mention, MentionCreate
 from core.sanitize import strip_nul, web_url
 from core.timeutil import checked_time, utcnow
@@ -319,7 +321,12 @@ def ingest_many(*, session: Session, mentions_in: list[MentionCreate]) -> list[i
     # One statement, sent as multi-row VALUES pages by SQLAlchemy ("insertmanyvalues"); RETURNING
     # gives only the rows inserted, the others conflicted with a stored mention.
     stmt = (insert(table).on_conflict_do_nothing()
-            .returning(table.c.id, table.c.source_id, table.c.external_id))
-    new_ids = {(source_id, external_id): mention_id
-               for mention_id, source_id, external_id in session.execute(stmt, rows)}
+            .returning(table.c.id, table.c.source_id, table.c.external_id, table.c.seen_at, table.c.channel,
+                       table.c.sentiment, table.c.published_at))
+    new_ids: dict[tuple[int | None, str], int] = {}
+    deltas: Counter[rollup.Key] = Counter()
+    for mention_id, source_id, external_id, seen_at, channel, sentiment, published_at in session.execute(stmt, rows):
+        new_ids[(source_id, external_id)] = mention_id
+        deltas[rollup.key(seen_at, channel, sentiment, published_at)] += 1
+    rollup.bump(session, deltas)  # the stored ones only: in this transaction
     return [new_ids.get(key) if key is not None else None for key in keys]

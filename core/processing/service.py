@@ -20,6 +20,7 @@ the whole batch (claim, look-ups, new events, locks, updates), not ~15 per menti
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from core.alerts import service as alerts
 from core.config import get_settings
 from core.events import service as events
 from core.events.models import Event
+from core.mentions import rollup
 from core.mentions.models import Mention
 from core.sources import service as sources
 from core.tickets import service as tickets
@@ -149,6 +151,8 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
     since = events.minute_of(utcnow() - VELOCITY_WINDOW)
     # Nothing is written before the end: new events are inserted with their final numbers and
     # every row is written once (autoflush would write each step's half-done state).
+    # What each mention counts as in mention_day before its analysis (its sentiment changes).
+    counted_as = {m.id: rollup.key_of(m) for m in claimed}
     with session.no_autoflush:
         items = _analyze(session, claimed, out)
         if not items:
@@ -199,6 +203,10 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
     table = Mention.__table__  # type: ignore[attr-defined]
     session.execute(sa.update(table).where(table.c.id == sa.bindparam("_id"))
                     .values({name: sa.bindparam(name) for name in ("event_id", *ANALYSIS_COLUMNS)}), rows)
+    moved: Counter[rollup.Key] = Counter()
+    for item in items:
+        moved[counted_as[item.mention.id]] -= 1
+        moved[rollup.key_of(item.mention)] += 1
     events.add_engagement(session=session, amounts={
         (by_key[key].id, minute): amount for (key, minute), amount in amounts.items()})  # type: ignore[misc]
 
@@ -229,6 +237,9 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
                 unit_id=unit.id if unit else None, note=f"{event.grade}级舆情自动开单",
             )
             result.ticket_id = ticket.id if opened else None
+    # Last: the day rows this locks stay locked only until the commit (workers queue briefly on a
+    # busy day's row instead of for a whole batch).
+    rollup.bump(session, moved)
     return out
 
 

@@ -19,7 +19,7 @@ from core.analysis_labels import CHANNEL_LABELS, SOURCE_HEALTH_LABELS
 from core.config import get_settings
 from core.errors import InvalidInput
 from core.events.models import Event
-from core.mentions.models import Mention
+from core.mentions.models import Mention, MentionDay
 from core.reports import dashboard
 from core.sources.models import Source
 from core.tickets.models import RESPONSE_CHANNELS, STATE_LABELS, Response, Ticket
@@ -73,12 +73,18 @@ def _count(session: Session, model: Any, *where: Any) -> int:
     return int(session.exec(select(func.count()).select_from(model).where(*where)).one() or 0)
 
 
+def _day_count(session: Session, first: date, last: date, *where: Any) -> int:
+    """Mentions seen in the local days first..last, from the per-day counts."""
+    return int(session.exec(select(func.coalesce(func.sum(MentionDay.n), 0)).where(
+        col(MentionDay.day) >= first, col(MentionDay.day) <= last, *where)).one() or 0)
+
+
 def figures(*, session: Session, first: date, last: date) -> dict[str, int]:
     """The key counts of [first, last]. A mention counts on the day it was said (seen_at)."""
     start, end = _window(first, last)
     return {
-        "mentions": _count(session, Mention, _in(Mention.seen_at, start, end)),
-        "negative": _count(session, Mention, _in(Mention.seen_at, start, end), Mention.sentiment == "negative"),
+        "mentions": _day_count(session, first, last),
+        "negative": _day_count(session, first, last, MentionDay.sentiment == "negative"),
         "events": _count(session, Event, _in(Event.first_seen_at, start, end)),
         "serious_events": _count(session, Event, _in(Event.first_seen_at, start, end),
                                  col(Event.grade).in_(("I", "II", "III"))),
@@ -168,9 +174,9 @@ def briefing(*, session: Session, period: str, day: date | None = None, opinion:
         "topics": [{"key": t.topic, "label": t.label, "count": t.count}
                    for t in dashboard._topics(session, start, end)],
         "sentiment": [c.model_dump() for c in dashboard._mention_counts(
-            session, Mention.sentiment, start, end, dashboard.SENTIMENT_LABELS)],
+            session, "sentiment", first, last, dashboard.SENTIMENT_LABELS)],
         "channels": [c.model_dump() for c in dashboard._mention_counts(
-            session, Mention.channel, start, end, CHANNEL_LABELS)],
+            session, "channel", first, last, CHANNEL_LABELS)],
         "top_events": _top_events(session, start, end),
         "overdue": _overdue(session, min(end, now)),
         "silent_sources": _silent_sources(session, start),

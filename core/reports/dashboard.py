@@ -18,12 +18,12 @@ from core.analysis_labels import CHANNEL_LABELS, GRADE_LABELS, SOURCE_HEALTH_LAB
 from core.calendar import service as office_calendar
 from core.errors import InvalidInput
 from core.events.models import Event
-from core.mentions.models import Mention
+from core.mentions.models import MentionDay
 from core.redact import redact_text
 from core.sources.models import Source
 from core.tickets.models import STATE_LABELS, Ticket, TicketState
 from core.tickets.queues import overdue_clause
-from core.timeutil import SHANGHAI, as_date, ensure_utc, local_day_sql, to_local, utcnow
+from core.timeutil import SHANGHAI, as_date, ensure_utc, to_local, utcnow
 from core.units.models import Unit
 
 MAX_DAYS = 366
@@ -186,10 +186,10 @@ def summary(*, session: Session, days: int = 30, now: datetime | None = None,
     open_by_state = _tickets_by_state(session)
     trend, sentiment, channels = _mention_figures(session, first_day, last_day)
     by_grade, topics = _event_figures(session, window_start, window_end)
+    total, from_today = mention_totals(session, today)
     counts = Counts(
-        mentions_today=_count(session, select(func.count()).select_from(Mention)
-                              .where(_seen_since(local_day_start(today)))),
-        mentions_total=_count(session, select(func.count()).select_from(Mention)),
+        mentions_today=from_today,
+        mentions_total=total,
         open_alerts=_count(session, select(func.count()).select_from(Alert)
                            .where(Alert.status == "open")),
         open_tickets=sum(s.count for s in open_by_state),
@@ -236,11 +236,6 @@ def _sources(session: Session) -> list[SourceHealth]:
 
 def _count(session: Session, stmt: Any) -> int:
     return int(session.exec(stmt).one() or 0)
-
-
-def _seen_since(start: datetime) -> Any:
-    # seen_at: published_at when the source gave one, else the time we stored the mention.
-    return col(Mention.seen_at) >= start
 
 
 def _tickets_by_state(session: Session) -> list[StateCount]:
@@ -293,19 +288,19 @@ def _trend(session: Session, first_day: date, last_day: date) -> list[TrendPoint
 def _mention_figures(session: Session, first_day: date, last_day: date
                      ) -> tuple[list[TrendPoint], list[LabelCount], list[LabelCount]]:
     """The daily trend and the sentiment and channel counts of the mentions seen in the local days
-    first_day..last_day, from one grouped scan of the (seen_at) index: days cut in Asia/Shanghai
-    by the database, so a year of a million mentions never travels to Python."""
-    day = local_day_sql(session.get_bind().dialect.name, col(Mention.seen_at))
-    stmt = (select(day, Mention.sentiment, Mention.channel, func.count())
-            .where(col(Mention.seen_at) >= local_day_start(first_day),
-                   col(Mention.seen_at) < local_day_start(last_day + timedelta(days=1)))
-            .group_by(day, Mention.sentiment, Mention.channel))
+    first_day..last_day, from the per-day counts (mention_day: a few rows per day, however many
+    mentions a day had)."""
+    stmt = (select(col(MentionDay.day), col(MentionDay.sentiment), col(MentionDay.channel), func.sum(MentionDay.n))
+            .where(col(MentionDay.day) >= first_day, col(MentionDay.day) <= last_day)
+            .group_by(col(MentionDay.day), col(MentionDay.sentiment), col(MentionDay.channel)))
     total: dict[date, int] = {}
     negative: dict[date, int] = {}
     sentiments: dict[str, int] = {}
     channels: dict[str, int] = {}
     for raw_day, sentiment, channel, n in session.exec(stmt):
-        d, n = as_date(raw_day), int(n)
+        d, n = as_date(raw_day), int(n or 0)
+        if not n:
+            continue  # a day row counted down to zero (its mentions moved to another key)
         total[d] = total.get(d, 0) + n
         if sentiment == "negative":
             negative[d] = negative.get(d, 0) + n
@@ -317,6 +312,14 @@ def _mention_figures(session: Session, first_day: date, last_day: date
         points.append(TrendPoint(date=d, mentions=total.get(d, 0), negative=negative.get(d, 0)))
         d += timedelta(days=1)
     return points, _label_counts(sentiments, SENTIMENT_LABELS), _label_counts(channels, CHANNEL_LABELS)
+
+
+def mention_totals(session: Session, today: date) -> tuple[int, int]:
+    """All mentions stored, and those seen from `today` on (local days), from the per-day counts."""
+    row = session.execute(select(
+        func.coalesce(func.sum(MentionDay.n), 0),
+        func.coalesce(func.sum(sa.case((col(MentionDay.day) >= today, MentionDay.n), else_=0)), 0))).one()
+    return int(row[0]), int(row[1])
 
 
 def _label_counts(found: dict[str, int], labels: dict[str, str]) -> list[LabelCount]:
@@ -349,14 +352,17 @@ def _open_alerts(session: Session) -> list[OpenAlert]:
 SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面", "": "未分析"}
 
 
-def _mention_counts(session: Session, column: Any, since: datetime, until: datetime,
+def _mention_counts(session: Session, dimension: str, first_day: date, last_day: date,
                     labels: dict[str, str]) -> list[LabelCount]:
-    """Mentions seen in the window grouped by one column, most frequent first."""
-    rows = session.exec(select(column, func.count()).where(
-        col(Mention.seen_at) >= since, col(Mention.seen_at) < until).group_by(column)).all()
+    """Mentions seen in the local days first_day..last_day grouped by one dimension of the per-day
+    counts (sentiment, channel), most frequent first."""
+    column = col(getattr(MentionDay, dimension))
+    rows = session.exec(select(column, func.sum(MentionDay.n)).where(
+        col(MentionDay.day) >= first_day, col(MentionDay.day) <= last_day).group_by(column)).all()
     found: dict[str, int] = {}
     for k, n in rows:
-        found[str(k or "")] = found.get(str(k or ""), 0) + int(n)
+        if n:
+            found[str(k or "")] = found.get(str(k or ""), 0) + int(n)
     return _label_counts(found, labels)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from core.alerts.models import Alert
 from core.analysis_labels import TOPIC_LABELS
 from core.config import get_settings
 from core.events.models import Event
-from core.mentions.models import Mention
+from core.mentions.models import MentionDay
 from core.tickets.models import Response, Ticket
 from core.timeutil import SHANGHAI, ensure_utc, to_local
 
@@ -56,7 +56,7 @@ ANNUAL_ROWS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def _occasion_key(r: Response) -> tuple[str, ...]:
+def _occasion_key(r: Any) -> tuple[str, ...]:
     """One press conference / interview / document, however many tickets it was recorded on."""
     day = to_local(ensure_utc(r.published_at)).date().isoformat()
     if r.kind == "interpretation" and r.url:
@@ -66,22 +66,33 @@ def _occasion_key(r: Response) -> tuple[str, ...]:
     return ("id", str(r.id))
 
 
-def annual_rows(*, session: Session, year: int) -> dict[str, int]:
-    """The eight figures of the 回应解读情况 table for a year (rules above)."""
-    start, end = year_bounds(year)
-    rows = session.exec(
-        select(Response, Ticket.state).join(Ticket, col(Ticket.id) == Response.ticket_id)
+def _responses_before(session: Session, end: datetime) -> list[Any]:
+    """The responses published before `end` with their ticket's state, oldest first: only the
+    columns the table needs, as rows (not ORM objects: a few thousand a year)."""
+    return list(session.execute(
+        sa.select(col(Response.id), col(Response.ticket_id), col(Response.kind), col(Response.channel),
+               col(Response.published_at), col(Response.title), col(Response.url), col(Response.leader_present),
+               col(Ticket.state)).join(Ticket, col(Ticket.id) == Response.ticket_id)
         .where(col(Response.published_at) < end)
         .order_by(col(Response.published_at), col(Response.id))
-    ).all()
+    ).all())
 
-    def in_year(r: Response) -> bool:
+
+def annual_rows(*, session: Session, year: int, responses: list[Any] | None = None) -> dict[str, int]:
+    """The eight figures of the 回应解读情况 table for a year (rules above). `responses`: those of
+    `_responses_before` an end at or after the year's (a later year's list serves an earlier year)."""
+    start, end = year_bounds(year)
+    rows = _responses_before(session, end) if responses is None else responses
+
+    def in_year(r: Any) -> bool:
         return start <= ensure_utc(r.published_at) < end
 
     def first_in_year(channels: tuple[str, ...] | None, exclude: tuple[str, ...] = ()) -> int:
-        first: dict[int, Response] = {}
-        for r, state in rows:  # ordered by published_at: the first one seen is the first
-            if state == "dismissed" or r.channel in exclude:
+        first: dict[int, Any] = {}
+        for r in rows:  # ordered by published_at: the first one seen is the first
+            if ensure_utc(r.published_at) >= end:
+                break  # published after the year: neither counted nor the year's first
+            if r.state == "dismissed" or r.channel in exclude:
                 continue
             if channels is not None and r.kind != "response":  # channel rows: 回应, not 解读
                 continue
@@ -92,7 +103,7 @@ def annual_rows(*, session: Session, year: int) -> dict[str, int]:
 
     def occasions(match: Any) -> tuple[int, int]:
         seen: dict[tuple[str, ...], bool] = {}
-        for r, _state in rows:
+        for r in rows:
             if in_year(r) and match(r):
                 key = _occasion_key(r)
                 seen[key] = seen.get(key, False) or bool(r.leader_present)
@@ -117,8 +128,10 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
     """Return the year's figures, the 回应解读情况 rows with last year's, and the report paragraph."""
     start, end = year_bounds(year)
     in_year = sa.and_(col(Response.published_at) >= start, col(Response.published_at) < end)
-    figures = annual_rows(session=session, year=year)
-    previous = annual_rows(session=session, year=year - 1) if year > 2000 else {k: 0 for k in figures}
+    responses = _responses_before(session, end)  # one read serves this year and the last
+    figures = annual_rows(session=session, year=year, responses=responses)
+    previous = annual_rows(session=session, year=year - 1, responses=responses) if year > 2000 \
+        else {k: 0 for k in figures}
     total_responses = int(session.exec(select(func.count()).select_from(Response)
                                        .where(in_year)).one())
 
@@ -139,9 +152,11 @@ def annual(*, session: Session, year: int) -> dict[str, Any]:
         .where(col(Ticket.response_due_at).is_not(None))
         .where(col(Ticket.first_response_at) <= col(Ticket.response_due_at))
     ).one())
-    mentions = int(session.exec(select(func.count()).select_from(Mention)
-                                .where(col(Mention.published_at) >= start,
-                                       col(Mention.published_at) < end)).one())
+    # Mentions published in the year (those with no published time are left out), from the
+    # per-day counts: a dated mention's day is its published day.
+    mentions = int(session.exec(select(func.coalesce(func.sum(MentionDay.n), 0)).where(
+        col(MentionDay.dated), col(MentionDay.day) >= date(year, 1, 1),
+        col(MentionDay.day) <= date(year, 12, 31))).one() or 0)
     events = int(session.exec(select(func.count()).select_from(Event)
                               .where(col(Event.first_seen_at) >= start,
                                      col(Event.first_seen_at) < end)).one())

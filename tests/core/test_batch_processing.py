@@ -253,3 +253,8 @@ def test_two_workers_on_overlapping_batches_keep_exact_counters(session: Session
     stored, truth = _recount(session)
     assert sum(n for n, _, _ in truth.values()) == len(ids) + len(seed)
     assert stored == truth
+    # The per-day counts, bumped by both workers on the same day rows, lost nothing either.
+    from tests.core.test_mention_day import stored as day_counts
+    from tests.core.test_mention_day import truth as day_truth
+
+    assert day_counts(session) == day_truth(session)
