@@ -127,6 +127,10 @@ class RedactingFilter(logging.Filter):
     server's access log every path with its query)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not _handled(record):
+            # No handler will write it (Scrapy's "Scraped from" DEBUG line under an INFO log):
+            # nothing can leak, and formatting it (a whole item, pretty-printed) costs ~1 ms.
+            return True
         if isinstance(record.args, tuple) and record.args:
             # Clean each argument and keep the tuple: a formatter may unpack it (uvicorn's access
             # log reads client, method, path, version and status from record.args).
@@ -147,6 +151,25 @@ class RedactingFilter(logging.Filter):
         text = str(value)  # an httpx.URL too
         cleaned = _clean(text)
         return value if cleaned == text else cleaned
+
+
+def _handled(record: logging.LogRecord) -> bool:
+    """Whether a handler will take the record: Logger.callHandlers' walk up the hierarchy
+    (logging.lastResort when there is no handler at all)."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    seen = False
+    while logger is not None:
+        for handler in logger.handlers:
+            seen = True
+            if record.levelno >= handler.level:
+                return True
+        if not logger.propagate:
+            break
+        logger = logger.parent
+    if seen:
+        return False
+    last = logging.lastResort
+    return last is None or record.levelno >= last.level
 
 
 _FILTER = RedactingFilter()

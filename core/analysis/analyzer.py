@@ -188,16 +188,22 @@ class Analyzer:
     def analyze(self, text: str, *, title: str = "", published_at: datetime | None = None) -> Analysis:
         """Analyse one mention."""
         norm_body = normalize(text or "")
+        title_tokens: list[str] = []
         if title:
             norm_title = normalize(title)
-            full = (norm_title.text + "。" + norm_body.text) if norm_body.text else norm_title.text
+            body = norm_body.text
+            full = (norm_title.text + "。" + body) if body else norm_title.text
             norm_body.emoticons = norm_title.emoticons + norm_body.emoticons
             norm_body.emoji = norm_title.emoji + norm_body.emoji
             norm_body.text = full
+            # The cutter splits at "。" (no word character) and drops it: the text's tokens are the
+            # title's then the body's, and the title is cut once for both uses.
+            title_tokens = tokenize(norm_title.text)
+            tokens = title_tokens + tokenize(body) if body else title_tokens
         else:
             norm_title = None
             full = norm_body.text
-        tokens = tokenize(full)
+            tokens = tokenize(full)
         month = _month(published_at)
         chars = fast_char_grams(full)
         grams = set(chars)  # character uni/bigrams: shared by term matching and features
@@ -209,7 +215,7 @@ class Analyzer:
         feats: list[str] = []
         if self.model is not None or self.sentiment_model is not None:
             if norm_title is not None and norm_title.text:
-                feats = doc_features(full, tokens, norm_title.text, tokenize(norm_title.text), chars)
+                feats = doc_features(full, tokens, norm_title.text, title_tokens, chars)
             else:
                 feats = doc_features(full, tokens, chars=chars)
         vectors: dict[int, tuple[np.ndarray, np.ndarray]] = {}

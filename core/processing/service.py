@@ -102,7 +102,12 @@ def claim_batch(*, session: Session, mention_ids: list[int]) -> list[Mention]:
     """Take the mentions not analyzed (or claimed) yet, in one statement; returns them by id.
 
     Rows are locked in id order: two deliveries of overlapping batches wait for each other (the
-    second then finds them claimed) instead of deadlocking.
+    second then finds them claimed) instead of deadlocking. On PostgreSQL the row locks, held to
+    the end of the transaction, are the claim: `analyzed_at` is written with the analysis (the
+    batch's final UPDATE), so a mention is not rewritten once more only to be marked (a row
+    version costs an entry in every index, the keyword GIN index's hundreds among them). A
+    second claimer waits on the locks, then re-checks `analyzed_at` on the committed rows and
+    leaves them out. SQLite has no row locks: there the UPDATE takes the database's write lock.
     """
     from core.analysis import ANALYZER_VERSION
 
@@ -110,11 +115,20 @@ def claim_batch(*, session: Session, mention_ids: list[int]) -> list[Mention]:
     if not ids:
         return []
     pending = [col(Mention.id).in_(ids), col(Mention.analyzed_at).is_(None)]
-    locked = sa.select(col(Mention.id)).where(*pending).order_by(col(Mention.id)).with_for_update()
-    stmt = (sa.update(Mention).where(col(Mention.id).in_(locked), *pending)
-            .values(analyzed_at=utcnow(), analyzer_version=ANALYZER_VERSION)
-            .returning(Mention).execution_options(synchronize_session=False, populate_existing=True))
-    claimed = list(session.scalars(stmt))
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        locked = (sa.select(Mention).where(*pending).order_by(col(Mention.id)).with_for_update()
+                  .execution_options(populate_existing=True))
+        claimed = list(session.scalars(locked))
+        for mention in claimed:  # as the final UPDATE will store them
+            set_committed_value(mention, "analyzed_at", now)
+            set_committed_value(mention, "analyzer_version", ANALYZER_VERSION)
+    else:
+        locked_ids = sa.select(col(Mention.id)).where(*pending).order_by(col(Mention.id)).with_for_update()
+        stmt = (sa.update(Mention).where(col(Mention.id).in_(locked_ids), *pending)
+                .values(analyzed_at=now, analyzer_version=ANALYZER_VERSION)
+                .returning(Mention).execution_options(synchronize_session=False, populate_existing=True))
+        claimed = list(session.scalars(stmt))
     return sorted(claimed, key=lambda m: m.id or 0)
 
 
@@ -197,12 +211,12 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
         event, m = by_key[item.event_key], item.mention  # type: ignore[index]
         assert event.id is not None and m.id is not None
         set_committed_value(m, "event_id", event.id)
-        rows.append({"_id": m.id, "event_id": event.id, **{name: getattr(m, name) for name in ANALYSIS_COLUMNS}})
+        rows.append({"_id": m.id, "event_id": event.id, **{name: getattr(m, name) for name in WRITTEN_COLUMNS}})
         first = isinstance(item.event_key, str) and new_events[item.event_key] is item
         out.results[m.id] = ProcessResult(m.id, True, event.id, first, event.grade)
     table = Mention.__table__  # type: ignore[attr-defined]
     session.execute(sa.update(table).where(table.c.id == sa.bindparam("_id"))
-                    .values({name: sa.bindparam(name) for name in ("event_id", *ANALYSIS_COLUMNS)}), rows)
+                    .values({name: sa.bindparam(name) for name in ("event_id", *WRITTEN_COLUMNS)}), rows)
     moved: Counter[rollup.Key] = Counter()
     for item in items:
         moved[counted_as[item.mention.id]] -= 1
@@ -246,6 +260,8 @@ def process_batch(*, session: Session, mention_ids: list[int]) -> BatchResult:
 VELOCITY_WINDOW = timedelta(hours=2)
 ANALYSIS_COLUMNS = ("topics", "topic_scores", "sentiment", "sentiment_score", "places", "relevant", "risk",
                     "sensitive_terms", "simhash", "simhash_b0", "simhash_b1", "simhash_b2", "simhash_b3")
+# The analysis and the claim's stamp (see claim_batch), written in the batch's one UPDATE.
+WRITTEN_COLUMNS = (*ANALYSIS_COLUMNS, "analyzed_at", "analyzer_version")
 
 
 def _analyze(session: Session, claimed: list[Mention], out: BatchResult) -> list[_Item]:

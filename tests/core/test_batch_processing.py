@@ -258,3 +258,24 @@ def test_two_workers_on_overlapping_batches_keep_exact_counters(session: Session
     from tests.core.test_mention_day import truth as day_truth
 
     assert day_counts(session) == day_truth(session)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_processed_mention_is_rewritten_once(session: Session) -> None:
+    """The claim is the batch's row locks; the stamp goes with the analysis: one row version per
+    mention (each version costs an entry in every index of `mention`, the keyword index among them)."""
+    ids = [_store(session, f"w{i}", text) for i, text in enumerate((FIRE, PARKING, GARBAGE, BOOKSHOP))]
+    stamp = utcnow()
+
+    def updated() -> int:
+        return int(session.execute(sa.text(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'mention'")).scalar_one())
+
+    batch = processing.process_batch(session=session, mention_ids=ids)
+    assert sorted(batch.processed) == sorted(ids)
+    assert updated() == len(ids)
+    session.commit()
+    for mention_id in ids:
+        m = session.get(Mention, mention_id, populate_existing=True)
+        assert m is not None and m.analyzed_at is not None and m.analyzed_at >= stamp - timedelta(seconds=1)
+        assert m.analyzer_version and m.event_id is not None and m.simhash
