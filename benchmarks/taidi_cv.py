@@ -1,13 +1,15 @@
 """5-fold macro-F1 on the 泰迪杯 2020 C题 附件2 sample through the real CLI path, over many splits.
 
-    python benchmarks/taidi_cv.py [--csv PATH] [--seeds 10] [--kfold-seeds 5]
+    python benchmarks/taidi_cv.py [--csv PATH] [--seeds 10] [--kfold-seeds 10] [--before-power 1.0]
 
 Each fold is written as JSON lines, trained with `train_model` (what `yuqing classify train`
 runs) and classified with `classify_lines --model` (what `yuqing classify --model` runs).
 Splits: StratifiedKFold(shuffle) seeds 0..N-1, KFold(shuffle) seeds 0..M-1 and the
 unshuffled StratifiedKFold (the file is sorted by label and, inside a label, in blocks of
 similar messages: its folds test on messages unlike any trained on, a harder shift than
-any random split). The LAST line is `taidi_macro_f1 mean <m> min <min over shuffled splits>`.
+any random split). With --before-power P every split is also run with the class-weight power
+P (model.CLASS_WEIGHT_POWER; 1.0 = sklearn "balanced", the model before 1.5), in the same run,
+and a `before` line is printed. The LAST line is `taidi_macro_f1 mean <m> min <min over shuffled splits>`.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--kfold-seeds", type=int, default=5)
+    ap.add_argument("--kfold-seeds", type=int, default=10)
+    ap.add_argument("--before-power", type=float, default=None)
     args = ap.parse_args()
+    from core.analysis import model as model_module
+
+    shipped_power = model_module.CLASS_WEIGHT_POWER
     with args.csv.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     labels = [r["label"] for r in rows]
@@ -72,15 +78,29 @@ def main() -> None:
     splits += [(f"kfold shuffle seed {s}", KFold(5, shuffle=True, random_state=s)) for s in range(args.kfold_seeds)]
     splits.append(("stratified unshuffled", StratifiedKFold(5)))
     shuffled: list[float] = []
+    before: list[float] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for name, splitter in splits:
             folds = [(list(a), list(b)) for a, b in splitter.split(rows, labels)]
+            old = ""
+            if args.before_power is not None:
+                model_module.CLASS_WEIGHT_POWER = args.before_power
+                try:
+                    old_score = cv_macro_f1(rows, folds, Path(tmp))
+                finally:
+                    model_module.CLASS_WEIGHT_POWER = shipped_power
+                old = f"  (before {old_score:.3f})"
+                if "unshuffled" not in name:
+                    before.append(old_score)
             score = cv_macro_f1(rows, folds, Path(tmp))
             if "unshuffled" not in name:
                 shuffled.append(score)
-            print(f"{name:30s} {score:.3f}", flush=True)
+            print(f"{name:30s} {score:.3f}{old}", flush=True)
     print(f"{len(rows)} rows, {len(splits)} splits, {time.perf_counter() - t0:.0f} s")
+    if before:
+        print(f"before (class-weight power {args.before_power}): shuffled splits: mean {statistics.mean(before):.3f} "
+              f"min {min(before):.3f} max {max(before):.3f}")
     print(f"shuffled splits: mean {statistics.mean(shuffled):.3f} min {min(shuffled):.3f} max {max(shuffled):.3f}")
     print(f"taidi_macro_f1 mean {statistics.mean(shuffled):.3f} min {min(shuffled):.3f}")
 

@@ -39,7 +39,7 @@ from core.analysis.simhash import simhash, simhash_tokens
 from core.analysis.terms import TermMatcher
 from core.analysis.tokenizer import get_tokenizer, tokenize
 
-ANALYZER_VERSION = "1.3.0"
+ANALYZER_VERSION = "1.4.0"
 
 # blend of model probability and rule score (tuned by 5-fold CV on the shipped set)
 MODEL_WEIGHT = 1.0

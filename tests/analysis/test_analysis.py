@@ -274,16 +274,17 @@ def test_it_trains_on_any_label_set_and_learns_from_corrections(tmp_path: Path) 
     assert json.loads(out.getvalue())["topics"][0] == "卫生"
 
 
-def taidi_macro_f1(rows: list[dict[str, str]], seed: int, tmp_path: Path) -> float:
+def taidi_macro_f1(rows: list[dict[str, str]], seed: int, tmp_path: Path, *, stratified: bool = True) -> float:
     """Macro F1 of five-fold cross-validation on one shuffle of the 泰迪杯 sample."""
     from sklearn.metrics import f1_score
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     labels = [r["label"] for r in rows]
     y_true: list[str] = []
     y_pred: list[str] = []
-    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    for k, (train, test) in enumerate(skf.split(rows, labels)):
+    splitter = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed) if stratified else \
+        KFold(n_splits=5, shuffle=True, random_state=seed)
+    for k, (train, test) in enumerate(splitter.split(rows, labels)):
         path = tmp_path / f"seed{seed}-fold{k}.jsonl"
         with path.open("w", encoding="utf-8") as fh:
             for i in train:
@@ -312,8 +313,13 @@ def test_it_reaches_the_taidi_macro_f1_in_five_fold_cross_validation(tmp_path: P
     # One lucky shuffle proves little: the bar holds on every one of several splits.
     with realdata(TAIDI).open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    # The full sweep (10 stratified + 5 plain shuffled splits) is benchmarks/taidi_cv.py.
-    scores = {seed: round(taidi_macro_f1(rows, seed, tmp_path), 3) for seed in (0, 1, 2)}
+    # The full sweep (10 stratified + 10 plain shuffled splits) is benchmarks/taidi_cv.py; here two
+    # stratified splits and a plain one (KFold seed 2 was the worst of 20 before CLASS_WEIGHT_POWER).
+    scores = {
+        "stratified 0": taidi_macro_f1(rows, 0, tmp_path),
+        "stratified 1": taidi_macro_f1(rows, 1, tmp_path),
+        "kfold 2": taidi_macro_f1(rows, 2, tmp_path, stratified=False),
+    }
     assert min(scores.values()) >= 0.82, scores
 
 
