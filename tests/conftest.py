@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -125,11 +127,35 @@ def app_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     get_settings.cache_clear()
     reset_engine()
     _configure_worker()
-    migrate.upgrade(database_url)
+    if database_url.startswith("sqlite:///"):
+        _copy_migrated_sqlite(Path(database_url.removeprefix("sqlite:///")))
+    migrate.upgrade(database_url)  # at head already after the copy: only checks the version
     yield get_settings()
     reset_engine()
     get_settings.cache_clear()
     _configure_worker()
+
+
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _copy_migrated_sqlite(target: Path) -> None:
+    """A copy of a database migrated once per test process: migrating SQLite re-creates tables
+    (batch ALTER) and took 1–3 s a test. The migrations themselves are still run from base to head
+    and back (tests/core/test_migrations.py and the per-migration tests)."""
+    if target.exists():
+        return
+    if not _SQLITE_TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="yuqing-migrated-")) / "yuqing.sqlite"
+        migrate.upgrade(f"sqlite:///{path}")
+        reset_engine()
+        with sqlite3.connect(path) as con:  # everything in the main file, nothing left in a -wal
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        _SQLITE_TEMPLATE.append(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_SQLITE_TEMPLATE[0], target)
+    target.chmod(0o600)
 
 
 def _configure_worker() -> None:
