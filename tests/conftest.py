@@ -101,40 +101,11 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
-_HEADS: list[set[str]] = []
-
-
-def _head_revisions() -> set[str]:
-    if not _HEADS:
-        from alembic.script import ScriptDirectory
-
-        _HEADS.append(set(ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()))
-    return _HEADS[0]
-
-
 def _fresh_postgres(url: str) -> str:
-    """This process's database emptied for the next test. At the migrations' head (as the previous
-    test left it) every table is emptied, sequences restarted: the schema the migrations made,
-    without replaying them (0.9 s a test). Anything else (a test went down a revision, or a first
-    use) is dropped whole and migrated again by app_env."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        tables = [t for t in conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()]
-        at_head = "alembic_version" in tables and set(conn.execute(sa.text(
-            "SELECT version_num FROM alembic_version")).scalars()) == _head_revisions()
-        data = [t for t in tables if t != "alembic_version"]
-        if at_head and data:
-            # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE makes new files for every
-            # table and index (0.5–0.8 s under load); the foreign keys are not checked meanwhile.
-            sequences = conn.execute(sa.text(
-                "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'")).scalars()
-            conn.execute(sa.text("BEGIN; SET LOCAL session_replication_role = replica; "
-                                 + " ".join(f'DELETE FROM "{t}";' for t in data)
-                                 + " ".join(f"ALTER SEQUENCE \"{q}\" RESTART;" for q in sequences) + " COMMIT;"))
-        else:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
     return url
 
