@@ -65,6 +65,14 @@ def _old_value(state: Any, name: str) -> Any:
     return history.unchanged[0] if history.unchanged else getattr(state.obj(), name)
 
 
+def _old_key(mention: Mention) -> Key:
+    """The counter the mention added to before this flush's changes (as key_of read then)."""
+    state = sa.inspect(mention)
+    old = {name: _old_value(state, name) for name in TRACKED}
+    return key(old["seen_at"] or old["published_at"] or mention.created_at, old["channel"], old["sentiment"],
+               old["published_at"])
+
+
 @sa.event.listens_for(OrmSession, "after_flush")
 def _after_flush(session: OrmSession, _context: UOWTransaction) -> None:
     """Mentions inserted, changed or deleted through the ORM in this flush."""
@@ -78,16 +86,11 @@ def _after_flush(session: OrmSession, _context: UOWTransaction) -> None:
         state = sa.inspect(obj)
         if not any(state.attrs[name].history.has_changes() for name in TRACKED):
             continue
-        old = {name: _old_value(state, name) for name in TRACKED}
-        deltas[key(old["seen_at"] or old["published_at"] or obj.created_at, old["channel"],
-                   old["sentiment"], old["published_at"])] -= 1
+        deltas[_old_key(obj)] -= 1
         deltas[key_of(obj)] += 1
     for obj in session.deleted:
         if isinstance(obj, Mention):
-            state = sa.inspect(obj)
-            old = {name: _old_value(state, name) for name in TRACKED}
-            deltas[key(old["seen_at"] or old["published_at"] or obj.created_at, old["channel"],
-                       old["sentiment"], old["published_at"])] -= 1
+            deltas[_old_key(obj)] -= 1
     if deltas:
         bump(session.connection(), deltas)
 
