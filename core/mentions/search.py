@@ -129,12 +129,12 @@ def search(*, session: Session, filters: Filters, cursor: str | None = None, lim
             .where(col(Mention.seen_at).is_not(None)))
     dialect = session.get_bind().dialect.name
     words = filters.q.split()[:MAX_WORDS]
-    stmt = stmt.where(*_filter_clauses(filters, dialect, visible_events))
     after = decode_cursor(cursor) if cursor else None
-    if words and dialect == "postgresql":
+    if words and dialect == "postgresql":  # the ids are chosen with every filter applied
         ids = _keyword_page_ids(session, filters, words, after, limit + 1, visible_events)
         stmt = stmt.where(col(Mention.id).in_(ids or [-1]))
     else:
+        stmt = stmt.where(*_filter_clauses(filters, dialect, visible_events))
         if words:  # every word in the title, the author or the text (served by the keyword index)
             stmt = stmt.where(keyword_clause(words, dialect))
         if after:
